@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* quiltd's one object: the event loop and everything that hangs off it. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "host.h"
+#include "macro.h"
+
+typedef struct ApiGrpc ApiGrpc;
+typedef struct ApiHttp ApiHttp;
+typedef struct Store Store;
+
+typedef struct Manager {
+        sd_event *event;
+        QuiltConfig *config;
+        Store *store;
+        ApiGrpc *grpc;
+        ApiHttp *http;
+        HostInfo host;
+
+        uint64_t start_realtime_usec;
+        uint64_t start_monotonic_usec;
+
+        unsigned n_calls_in_flight;
+        sd_event_source *idle_timer;
+        bool socket_activated;
+        bool exiting;
+} Manager;
+
+int manager_new(QuiltConfig *config, Manager **ret); /* takes config */
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Opens the database, reconciles state, sets up the listeners. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+/* Called by api_call_new()/api_call_free(): an idle daemon may exit (IdleExitSec=) only
+ * while nothing is in flight. */
+void manager_call_started(Manager *m);
+void manager_call_finished(Manager *m);

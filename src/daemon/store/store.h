@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The database: SQLite in WAL mode with foreign keys and a busy timeout, schema versioned
+ * with PRAGMA user_version and upgraded by ordered migrations on open. All SQL lives under
+ * src/daemon/store/; everything else uses the functions declared here (and in the
+ * per-area store-*.h headers later issues add). Statements are prepared with bound
+ * parameters, never built by string concatenation. */
+
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef struct Store Store;
+
+/* Opens (creating if needed, mode 0600) and migrates the database at path. A database
+ * whose user_version is newer than this build knows is refused (-EPROTO) rather than
+ * touched. */
+int store_open(const char *path, Store **ret);
+Store *store_free(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+
+/* The schema version this build creates and the one the open database has. */
+int store_schema_version_latest(void);
+int store_schema_version(Store *s);
+
+/* A real round trip to the database (for GetHealth): 0 when it answers. */
+int store_check(Store *s);
+
+/* Container counts for health and info. */
+int store_count_containers(Store *s, uint64_t *ret_total, uint64_t *ret_running);
+
+/* The last error message of the connection, for logs. */
+const char *store_errmsg(Store *s);

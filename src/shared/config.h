@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* quiltd's configuration: /etc/quilt/quiltd.conf, INI syntax with systemd-style keys,
+ * parsed with inih. Every key is optional; unset keys keep the defaults below.
+ *
+ *   [Daemon]
+ *   Backend=auto|systemd|standalone        (auto: systemd when sd_booted() > 0)
+ *   IdleExitSec=0                          (0 = never exit when idle)
+ *   WatchdogSec is taken from the unit ($WATCHDOG_USEC), not from here.
+ *
+ *   [API]
+ *   GRPCSocket=/run/quilt/quilt.sock
+ *   HTTPSocket=/run/quilt/http.sock
+ *   SocketGroup=quilt
+ *   GRPCListen=                            (e.g. 127.0.0.1:50051; empty = off)
+ *   HTTPListen=                            (e.g. 127.0.0.1:8080; empty = off)
+ *   Token=                                 (bearer token for the TCP listeners)
+ *   TokenFile=                             (or read it from this file)
+ *
+ *   [Storage]
+ *   StateDirectory=/var/lib/quilt
+ *   RuntimeDirectory=/run/quilt
+ *
+ * A TCP listener without a token is a configuration error: the TCP ports are reachable by
+ * every local user, so they are never served unauthenticated. */
+
+#include <stdint.h>
+
+#include "macro.h"
+
+#define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
+
+typedef enum QuiltBackend {
+        QUILT_BACKEND_AUTO,
+        QUILT_BACKEND_SYSTEMD,
+        QUILT_BACKEND_STANDALONE,
+        _QUILT_BACKEND_MAX,
+} QuiltBackend;
+
+typedef struct QuiltConfig {
+        QuiltBackend backend;
+        uint64_t idle_exit_usec;
+
+        char *grpc_socket;
+        char *http_socket;
+        char *socket_group;
+        char *grpc_listen; /* "HOST:PORT" or NULL */
+        char *http_listen;
+        char *token;       /* from Token= or TokenFile=, NULL when neither */
+
+        char *state_dir;
+        char *runtime_dir;
+} QuiltConfig;
+
+/* Defaults only. */
+int config_new(QuiltConfig **ret);
+
+/* Loads a file over the defaults. A missing file is fine when it is the default path
+ * (returns 0); a missing explicit file, a syntax error, an unknown section or key, or a
+ * bad value is -EINVAL with *ret_error ("quiltd.conf:12: IdleExitSec: invalid duration
+ * 'abc'"). */
+int config_load(QuiltConfig *c, const char *path, char **ret_error);
+
+/* Checks consistency after loading (TCP listener without token, relative paths, ...). */
+int config_verify(const QuiltConfig *c, char **ret_error);
+
+QuiltConfig *config_free(QuiltConfig *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QuiltConfig *, config_free);
+
+const char *quilt_backend_to_string(QuiltBackend b);
+QuiltBackend quilt_backend_from_string(const char *s); /* -1 if unknown */
+
+/* "30", "30s", "500ms", "2min", "1h", "0" → µs. -EINVAL otherwise. */
+int parse_duration_usec(const char *s, uint64_t *ret);

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared helpers for the shell integration tests (sourced, bash). Each test gets a private
+# quiltd: its own state and runtime directories and sockets under a temporary directory,
+# so tests never touch /var/lib/quilt or /run/quilt and can run side by side.
+#
+#   quiltd_start [CONFIG-LINES...]   start quiltd; extra lines are appended to quiltd.conf
+#                                    as "Section.Key=Value" (e.g. "API.HTTPListen=127.0.0.1:0")
+#   quiltd_stop                      SIGTERM and wait; fails the test if it does not exit
+#   quilt ARGS...                    the CLI against this quiltd
+#   http METHOD PATH [BODY]          curl against the HTTP socket; prints body, sets $HTTP_STATUS
+#   tap_ok/tap_fail/tap_is/tap_done  TAP output
+
+set -u
+
+BUILD_DIR=${QUILT_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
+QUILTD_BIN=$BUILD_DIR/src/daemon/quiltd
+QUILT_BIN=$BUILD_DIR/src/cli/quilt
+
+TAP_N=0
+TAP_FAILED=0
+tap_ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+tap_fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+# tap_check NAME COMMAND...: ok when COMMAND succeeds
+tap_check() { local name=$1; shift; if "$@"; then tap_ok "$name"; else tap_fail "$name"; fi; }
+# tap_is NAME GOT EXPECTED
+tap_is() {
+        if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1"; echo "#   got '$2', expected '$3'"; fi
+}
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+[ -x "$QUILTD_BIN" ] || { echo "Bail out! $QUILTD_BIN not built"; exit 1; }
+
+QT_DIR=$(mktemp -d /tmp/quilt-test.XXXXXX)
+QUILTD_PID=
+export QUILT_HOST=unix:$QT_DIR/run/quilt.sock
+HTTP_SOCK=$QT_DIR/run/http.sock
+
+quiltd_cleanup() {
+        [ -n "$QUILTD_PID" ] && kill -KILL "$QUILTD_PID" 2>/dev/null
+        rm -rf "$QT_DIR"
+}
+trap quiltd_cleanup EXIT
+
+quiltd_write_config() {
+        local line section key
+        mkdir -p "$QT_DIR/state" "$QT_DIR/run"
+        {
+                echo "[Daemon]"
+                echo "Backend=standalone"
+                echo "[API]"
+                echo "GRPCSocket=$QT_DIR/run/quilt.sock"
+                echo "HTTPSocket=$QT_DIR/run/http.sock"
+                echo "[Storage]"
+                echo "StateDirectory=$QT_DIR/state"
+                echo "RuntimeDirectory=$QT_DIR/run"
+                for line in "$@"; do
+                        section=${line%%.*}
+                        key=${line#*.}
+                        printf '[%s]\n%s\n' "$section" "$key"
+                done
+        } > "$QT_DIR/quiltd.conf"
+}
+
+quiltd_start() {
+        quiltd_write_config "$@"
+        "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
+        QUILTD_PID=$!
+        local i
+        for i in $(seq 200); do
+                [ -S "$QT_DIR/run/quilt.sock" ] && [ -S "$QT_DIR/run/http.sock" ] && return 0
+                kill -0 "$QUILTD_PID" 2>/dev/null || break
+                sleep 0.02
+        done
+        echo "# quiltd did not come up:"; sed 's/^/#   /' "$QT_DIR/quiltd.log"
+        return 1
+}
+
+quiltd_stop() {
+        [ -n "$QUILTD_PID" ] || return 0
+        kill -TERM "$QUILTD_PID" 2>/dev/null
+        local i
+        for i in $(seq 250); do
+                kill -0 "$QUILTD_PID" 2>/dev/null || { wait "$QUILTD_PID"; local rc=$?; QUILTD_PID=; return $rc; }
+                sleep 0.02
+        done
+        echo "# quiltd did not exit on SIGTERM"
+        return 1
+}
+
+quilt() { "$QUILT_BIN" "$@"; }
+
+HTTP_STATUS=
+http() {
+        local method=$1 path=$2 body=${3-} out
+        out=$(mktemp "$QT_DIR/http.XXXXXX")
+        if [ -n "$body" ]; then
+                HTTP_STATUS=$(curl -s -o "$out" -w '%{http_code}' --unix-socket "$HTTP_SOCK" -X "$method" \
+                        -H 'Content-Type: application/json' --data-binary "$body" "http://localhost$path")
+        else
+                HTTP_STATUS=$(curl -s -o "$out" -w '%{http_code}' --unix-socket "$HTTP_SOCK" -X "$method" \
+                        "http://localhost$path")
+        fi
+        cat "$out"
+        rm -f "$out"
+}
