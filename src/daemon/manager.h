@@ -27,6 +27,11 @@ typedef struct Manager {
         uint64_t start_realtime_usec;
         uint64_t start_monotonic_usec;
 
+        /* Sockets passed by systemd, until manager_listen() hands them to the transports. */
+        int *activation_fds;
+        char **activation_names;
+        size_t n_activation_fds;
+
         unsigned n_calls_in_flight;
         sd_event_source *idle_timer;
         bool socket_activated;

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The handlers, one file per area (handler-system.c, …), wired up in api.c. */
+
+#include "api.h"
+
+int api_get_health(Manager *m, ApiCall *call);
+int api_get_system_info(Manager *m, ApiCall *call);
