@@ -25,6 +25,7 @@
  * A TCP listener without a token is a configuration error: the TCP ports are reachable by
  * every local user, so they are never served unauthenticated. */
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -36,6 +37,7 @@ typedef enum QuiltBackend {
         QUILT_BACKEND_SYSTEMD,
         QUILT_BACKEND_STANDALONE,
         _QUILT_BACKEND_MAX,
+        _QUILT_BACKEND_INVALID = -EINVAL, /* also makes the enum signed, so "< 0" works */
 } QuiltBackend;
 
 typedef struct QuiltConfig {
@@ -69,7 +71,7 @@ QuiltConfig *config_free(QuiltConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(QuiltConfig *, config_free);
 
 const char *quilt_backend_to_string(QuiltBackend b);
-QuiltBackend quilt_backend_from_string(const char *s); /* -1 if unknown */
+QuiltBackend quilt_backend_from_string(const char *s); /* _QUILT_BACKEND_INVALID if unknown */
 
-/* "30", "30s", "500ms", "2min", "1h", "0" → µs. -EINVAL otherwise. */
+/* "30", "30s", "500ms", "2min", "1h 30min", "0" → µs. -EINVAL when malformed, -ERANGE on overflow. */
 int parse_duration_usec(const char *s, uint64_t *ret);

@@ -1,1 +1,126 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+/* The schema, as the ordered list of scripts that build it. Script i takes the database
+ * from user_version i to i + 1. Never edit a script that has shipped: append a new one.
+ * Each runs in its own transaction together with the user_version update, so a database is
+ * always at exactly one version. PRAGMA foreign_keys cannot change inside a transaction:
+ * a future migration that rebuilds a referenced table must check foreign keys itself
+ * (PRAGMA foreign_key_check) rather than switch them off. */
+static const char *const migrations[] = {
+        /* 1: containers.
+         * command is a JSON array of argv strings and is never joined into one string;
+         * environment and labels are JSON objects. Times are µs since the epoch. Booleans
+         * are 0/1. The CHECKs are the last line of defence against a bug writing a value
+         * that the rest of quiltd cannot read back; validation with good error messages
+         * happens before anything reaches the database. */
+        "CREATE TABLE containers (\n"
+        "        id                 TEXT PRIMARY KEY NOT NULL,\n"
+        "        name               TEXT NOT NULL UNIQUE CHECK (name <> ''),\n"
+        "        image              TEXT NOT NULL,\n"
+        "        command            TEXT NOT NULL\n"
+        "                CHECK (CASE WHEN json_valid(command)\n"
+        "                       THEN json_type(command) = 'array' ELSE 0 END),\n"
+        "        environment        TEXT NOT NULL DEFAULT '{}'\n"
+        "                CHECK (CASE WHEN json_valid(environment)\n"
+        "                       THEN json_type(environment) = 'object' ELSE 0 END),\n"
+        "        working_directory  TEXT,\n"
+        "        labels             TEXT NOT NULL DEFAULT '{}'\n"
+        "                CHECK (CASE WHEN json_valid(labels)\n"
+        "                       THEN json_type(labels) = 'object' ELSE 0 END),\n"
+        "        state              TEXT NOT NULL\n"
+        "                CHECK (state IN ('pending', 'running', 'exited', 'failed')),\n"
+        "        exit_code          INTEGER,\n"
+        "        exit_signal        INTEGER,\n"
+        "        oom_killed         INTEGER NOT NULL DEFAULT 0 CHECK (oom_killed IN (0, 1)),\n"
+        "        error_message      TEXT,\n"
+        "        pid                INTEGER,\n"
+        "        memory_limit_bytes INTEGER,\n"
+        "        cpu_quota_percent  REAL,\n"
+        "        pids_limit         INTEGER,\n"
+        "        namespaces         TEXT,\n"
+        "        async_mode         INTEGER NOT NULL DEFAULT 0 CHECK (async_mode IN (0, 1)),\n"
+        "        ephemeral          INTEGER NOT NULL DEFAULT 0 CHECK (ephemeral IN (0, 1)),\n"
+        "        rootfs_path        TEXT,\n"
+        "        created_at         INTEGER NOT NULL,\n"
+        "        started_at         INTEGER,\n"
+        "        exited_at          INTEGER\n"
+        ");\n"
+        "CREATE INDEX containers_state ON containers (state);\n",
+};
+
+int store_schema_version_latest(void) {
+        return (int) ELEMENTSOF(migrations);
+}
+
+int store_migrate_scripts(Store *s, const char *const *scripts, size_t n) {
+        int version, r;
+
+        assert(s);
+        assert(scripts || n == 0);
+
+        /* Look before taking the write lock: reopening an up-to-date database writes nothing. */
+        version = store_read_user_version(s);
+        if (version < 0)
+                return log_error_errno(version, "Failed to read the schema version of %s: %s", s->path,
+                                       store_errmsg(s));
+        if ((size_t) version > n)
+                return log_error_errno(EPROTO,
+                                       "%s has schema version %d, newer than the %zu this quiltd knows.",
+                                       s->path, version, n);
+
+        while ((size_t) version < n) {
+                _cleanup_(store_rollbackp) Store *tx = NULL;
+                char sql[128];
+
+                r = store_begin(s);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to begin migrating %s: %s", s->path,
+                                               store_errmsg(s));
+                tx = s;
+
+                /* Again under the write lock: another process may have migrated meanwhile. */
+                version = store_read_user_version(s);
+                if (version < 0)
+                        return log_error_errno(version, "Failed to read the schema version of %s: %s",
+                                               s->path, store_errmsg(s));
+                if ((size_t) version > n)
+                        return log_error_errno(
+                                EPROTO, "%s has schema version %d, newer than the %zu this quiltd knows.",
+                                s->path, version, n);
+                if ((size_t) version == n)
+                        break;
+
+                r = store_exec(s, scripts[version]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to migrate %s to schema version %d: %s", s->path,
+                                               version + 1, store_errmsg(s));
+
+                /* PRAGMAs take no bound parameters; these are our own integers, not input. */
+                (void) snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+                                version + 1, (int) STORE_APPLICATION_ID);
+                r = store_exec(s, sql);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set schema version of %s to %d: %s", s->path,
+                                               version + 1, store_errmsg(s));
+
+                r = store_commit(TAKE_PTR(tx));
+                if (r < 0)
+                        return log_error_errno(r,
+                                               "Failed to commit migration of %s to schema version %d: %s",
+                                               s->path, version + 1, store_errmsg(s));
+
+                version++;
+                log_debug("Migrated %s to schema version %d.", s->path, version);
+        }
+
+        return 0;
+}
+
+int store_migrate(Store *s) {
+        return store_migrate_scripts(s, migrations, ELEMENTSOF(migrations));
+}

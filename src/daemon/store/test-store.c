@@ -1,1 +1,504 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store-internal.h"
+#include "store.h"
+#include "tests.h"
+
+static char tmpdir[] = "/tmp/test-store-XXXXXX";
+
+static char *path_in_tmp(const char *name) {
+        char *p;
+
+        if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
+                abort();
+        return p;
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, allocated = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        for (;;) {
+                size_t k;
+
+                if (n == allocated) {
+                        char *b = realloc(buf, allocated + 4096 + 1);
+
+                        if (!b)
+                                abort();
+                        buf = b;
+                        allocated += 4096;
+                }
+                k = fread(buf + n, 1, allocated - n, f);
+                n += k;
+                if (k == 0)
+                        break;
+        }
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
+}
+
+static bool file_equals(const char *path, const char *content, size_t size) {
+        _cleanup_free_ char *now = NULL;
+        size_t n;
+
+        if (read_file(path, &now, &n) < 0)
+                return false;
+        return n == size && memcmp(now, content, n) == 0;
+}
+
+/* Runs SQL on a connection of its own, as another process would; returns the (extended)
+ * SQLite result code. */
+static int raw_exec(const char *path, const char *sql) {
+        sqlite3 *db = NULL;
+        int rc;
+
+        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_extended_result_codes(db, 1);
+                sqlite3_busy_timeout(db, 5000);
+                rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        }
+        sqlite3_close(db);
+        return rc;
+}
+
+/* First column of the first row as an integer, -1 if there is none. */
+static int64_t query_int(sqlite3 *db, const char *sql) {
+        sqlite3_stmt *stmt = NULL;
+        int64_t v = -1;
+
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+                v = sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+        return v;
+}
+
+static char *query_text(sqlite3 *db, const char *sql) {
+        sqlite3_stmt *stmt = NULL;
+        char *v = NULL;
+
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+            sqlite3_column_text(stmt, 0))
+                v = strdup((const char *) sqlite3_column_text(stmt, 0));
+        sqlite3_finalize(stmt);
+        return v;
+}
+
+/* Runs f with stderr going to a temporary file; returns what was written. */
+static int capture_fd = -1, saved_stderr = -1;
+
+static void capture_begin(void) {
+        char path[] = "/tmp/test-store-stderr-XXXXXX";
+
+        fflush(stderr);
+        capture_fd = mkstemp(path);
+        if (capture_fd < 0)
+                abort();
+        (void) unlink(path);
+        saved_stderr = dup(STDERR_FILENO);
+        if (saved_stderr < 0 || dup2(capture_fd, STDERR_FILENO) < 0)
+                abort();
+}
+
+static char *capture_end(void) {
+        char *buf = calloc(1, 8192);
+        ssize_t n;
+
+        fflush(stderr);
+        if (dup2(saved_stderr, STDERR_FILENO) < 0)
+                abort();
+        saved_stderr = safe_close(saved_stderr);
+        n = pread(capture_fd, buf, 8191, 0);
+        if (n < 0)
+                abort();
+        capture_fd = safe_close(capture_fd);
+        return buf;
+}
+
+static const char *insert_sql = "INSERT INTO containers (id, name, image, command, state, created_at) "
+                                "VALUES (?1, ?2, 'busybox', ?3, ?4, 1)";
+
+static void test_create(const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *wal = NULL, *mode = NULL;
+        struct stat st;
+
+        is_int(store_schema_version_latest(), 1, "latest schema version is 1");
+
+        is_int(store_open(path, &s), 0, "store_open creates the database");
+        if (!s)
+                return;
+
+        ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "database file is mode 0600 (umask 0)");
+        wal = path_in_tmp("quilt.db-wal");
+        ok(stat(wal, &st) == 0 && (st.st_mode & 07777) == 0600, "WAL file is mode 0600 too");
+
+        mode = query_text(s->db, "PRAGMA journal_mode");
+        is_str(mode, "wal", "journal_mode is WAL");
+        is_int(query_int(s->db, "PRAGMA foreign_keys"), 1, "foreign_keys is on");
+        is_int(query_int(s->db, "PRAGMA synchronous"), 1, "synchronous is NORMAL");
+        is_int(query_int(s->db, "PRAGMA busy_timeout"), 5000, "busy_timeout is 5 s");
+        is_int(query_int(s->db, "PRAGMA user_version"), store_schema_version_latest(),
+               "user_version is the latest");
+        is_int(store_schema_version(s), store_schema_version_latest(), "store_schema_version()");
+        is_int(query_int(s->db, "PRAGMA application_id"), STORE_APPLICATION_ID, "application_id is Quilt's");
+        is_int(query_int(s->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                                "'containers_state'"),
+               1, "index on state exists");
+        is_int(query_int(s->db, "SELECT count(*) FROM pragma_index_list('containers') WHERE \"unique\" = 1"),
+               2, "containers has two unique indexes (id, name)");
+        is_int(store_check(s), 0, "store_check()");
+        ok(store_errmsg(s) != NULL, "store_errmsg() is never NULL");
+}
+
+static void test_counts_and_constraints(const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        uint64_t total = 99, running = 99;
+        int rc;
+
+        is_int(store_open(path, &s), 0, "reopen");
+        if (!s)
+                return;
+
+        is_int(store_count_containers(s, &total, &running), 0, "count on an empty table");
+        is_int(total, 0, "no containers");
+        is_int(running, 0, "none running");
+
+        /* Rows written by another connection (WAL: visible to our next read). */
+        rc = raw_exec(
+                path,
+                "INSERT INTO containers (id, name, image, command, state, created_at) VALUES"
+                " ('00000000-0000-4000-8000-000000000001', 'a', 'busybox', '[\"sh\"]', 'running', 1),"
+                " ('00000000-0000-4000-8000-000000000002', 'b', 'busybox', '[\"sh\",\"-c\",\"x y\"]', "
+                "'running', 2),"
+                " ('00000000-0000-4000-8000-000000000003', 'c', 'busybox', '[]', 'exited', 3),"
+                " ('00000000-0000-4000-8000-000000000004', 'd', 'busybox', '[\"true\"]', 'pending', 4),"
+                " ('00000000-0000-4000-8000-000000000005', 'e', 'busybox', '[\"false\"]', 'failed', 5)");
+        is_int(rc, SQLITE_OK, "insert rows from another connection");
+        is_int(store_count_containers(s, &total, &running), 0, "count");
+        is_int(total, 5, "five containers");
+        is_int(running, 2, "two running");
+        total = 7;
+        is_int(store_count_containers(s, NULL, &running), 0, "count with ret_total NULL");
+        is_int(store_count_containers(s, &total, NULL), 0, "count with ret_running NULL");
+        is_int(total, 5, "total with ret_running NULL");
+
+        /* Defaults of the optional columns */
+        is_int(query_int(s->db,
+                         "SELECT count(*) FROM containers WHERE environment = '{}' AND labels = '{}' AND"
+                         " oom_killed = 0 AND async_mode = 0 AND ephemeral = 0 AND pid IS NULL"),
+               5, "column defaults");
+
+        /* Constraints, through the store's helpers (errno mapping) and directly (codes) */
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000aa", "a",
+                               "[\"sh\"]", "running"),
+               -EEXIST, "duplicate name is -EEXIST");
+        is_int(raw_exec(path, "INSERT INTO containers (id, name, image, command, state, created_at)"
+                              " VALUES ('x', 'a', 'i', '[]', 'running', 1)"),
+               SQLITE_CONSTRAINT_UNIQUE, "name UNIQUE enforced");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-000000000001", "new",
+                               "[\"sh\"]", "running"),
+               -EEXIST, "duplicate id is -EEXIST");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000ab", "f",
+                               "[\"sh\"]", "created"),
+               -EINVAL, "state outside the set is -EINVAL");
+        is_int(raw_exec(path, "INSERT INTO containers (id, name, image, command, state, created_at)"
+                              " VALUES ('y', 'y', 'i', '[]', 'error', 1)"),
+               SQLITE_CONSTRAINT_CHECK, "CHECK on state enforced");
+        is_int(raw_exec(path, "UPDATE containers SET state = 'stopped' WHERE name = 'a'"),
+               SQLITE_CONSTRAINT_CHECK, "CHECK on state enforced on update");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000ac", "g",
+                               "sh -c 'x y'", "running"),
+               -EINVAL, "a joined command string is refused");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000ad", "h",
+                               "{\"a\":1}", "running"),
+               -EINVAL, "a JSON object as command is refused");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000ae", "", "[]",
+                               "running"),
+               -EINVAL, "an empty name is refused");
+        is_int(store_exec_bind(s, insert_sql, "tttt", "00000000-0000-4000-8000-0000000000af", "i", NULL,
+                               "running"),
+               -EINVAL, "NULL command is refused");
+        is_int(raw_exec(path, "UPDATE containers SET environment = '[]' WHERE name = 'a'"),
+               SQLITE_CONSTRAINT_CHECK, "environment must be a JSON object");
+        is_int(raw_exec(path, "UPDATE containers SET labels = 'x' WHERE name = 'a'"),
+               SQLITE_CONSTRAINT_CHECK, "labels must be JSON");
+        is_int(raw_exec(path, "UPDATE containers SET oom_killed = 2 WHERE name = 'a'"),
+               SQLITE_CONSTRAINT_CHECK, "oom_killed is a boolean");
+        is_int(store_count_containers(s, &total, &running), 0, "count after refused inserts");
+        is_int(total, 5, "refused inserts left nothing behind");
+
+        /* The helpers */
+        is_int(store_exec_bind(s,
+                               "UPDATE containers SET state = ?1, exit_code = ?2, cpu_quota_percent = ?3,"
+                               " oom_killed = ?4, error_message = ?5 WHERE state = 'running'",
+                               "tidbn", "exited", (int64_t) 137, 12.5, 1),
+               2, "store_exec_bind returns the number of changed rows");
+        is_int(store_count_containers(s, &total, &running), 0, "count after update");
+        is_int(running, 0, "none running after update");
+        is_int(query_int(s->db,
+                         "SELECT count(*) FROM containers WHERE exit_code = 137 AND oom_killed = 1 AND"
+                         " cpu_quota_percent = 12.5 AND error_message IS NULL"),
+               2, "bound values stored");
+        is_int(store_exec_bind(s, "UPDATE containers SET state = ?1", "tt", "exited", "extra"), -EINVAL,
+               "too many bind arguments refused");
+        is_int(store_exec_bind(s, "UPDATE containers SET state = ?1 WHERE name = ?2", "t", "exited"),
+               -EINVAL, "too few bind arguments refused");
+        is_int(store_exec_bind(s, "UPDATE containers SET state = ?1", "x", "exited"), -EINVAL,
+               "unknown bind format refused");
+        is_int(store_exec(s, "SELECT * FROM no_such_table"), -EIO, "an SQL error is -EIO");
+
+        {
+                _cleanup_(sqlite3_finalizep) sqlite3_stmt *stmt = NULL;
+                _cleanup_free_ char *name = NULL, *wd = NULL;
+
+                is_int(store_prepare_bind(s, &stmt,
+                                          "SELECT name, working_directory FROM containers WHERE id = ?1",
+                                          "t", "00000000-0000-4000-8000-000000000002"),
+                       0, "store_prepare_bind");
+                is_int(store_step(s, stmt), 1, "store_step gives a row");
+                is_int(store_column_strdup(stmt, 0, &name), 0, "store_column_strdup");
+                is_str(name, "b", "column value");
+                is_int(store_column_strdup(stmt, 1, &wd), 0, "store_column_strdup on NULL");
+                ok(!wd && store_column_is_null(stmt, 1), "NULL column gives NULL");
+                is_int(store_step(s, stmt), 0, "store_step at the end");
+        }
+
+        /* Transactions */
+        {
+                _cleanup_(store_rollbackp) Store *tx = NULL;
+
+                is_int(store_begin(s), 0, "begin");
+                tx = s;
+                is_int(store_begin(s), -EBUSY, "transactions do not nest");
+                is_int(store_exec_bind(s, "DELETE FROM containers", NULL), 5, "delete inside a transaction");
+        }
+        is_int(store_count_containers(s, &total, NULL), 0, "count after rollback");
+        is_int(total, 5, "the rollback guard undid the delete");
+
+        is_int(store_begin(s), 0, "begin again");
+        is_int(store_exec_bind(s, "DELETE FROM containers WHERE name = ?1", "t", "e"), 1, "delete one");
+        is_int(store_commit(s), 0, "commit");
+        is_int(store_count_containers(s, &total, NULL), 0, "count after commit");
+        is_int(total, 4, "the commit kept the delete");
+}
+
+static void test_reopen(const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *before = NULL;
+        uint64_t total = 0;
+        size_t size;
+
+        /* Closed: the WAL is checkpointed into the file, so its bytes are the whole state. */
+        if (read_file(path, &before, &size) < 0)
+                abort();
+
+        is_int(store_open(path, &s), 0, "reopen is fine");
+        if (!s)
+                return;
+        is_int(store_schema_version(s), store_schema_version_latest(), "reopen keeps the version");
+        /* The table, its two automatic unique indexes (id, name) and containers_state. */
+        is_int(query_int(s->db, "SELECT count(*) FROM sqlite_master"), 4, "reopen adds no schema objects");
+        is_int(store_count_containers(s, &total, NULL), 0, "count after reopen");
+        is_int(total, 4, "rows survive a reopen");
+        s = store_free(s);
+        ok(file_equals(path, before, size), "reopening an up-to-date database does not change it");
+
+        ok(store_free(NULL) == NULL, "store_free(NULL)");
+}
+
+static void test_newer_database(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("newer.db"), *before = NULL, *sql = NULL, *log = NULL;
+        size_t size;
+        int r;
+
+        if (asprintf(&sql,
+                     "CREATE TABLE containers (id TEXT, future_column TEXT); PRAGMA application_id = %d;"
+                     " PRAGMA user_version = %d;",
+                     STORE_APPLICATION_ID, store_schema_version_latest() + 1) < 0)
+                abort();
+        is_int(raw_exec(path, sql), SQLITE_OK, "create a database from the future");
+        if (read_file(path, &before, &size) < 0)
+                abort();
+
+        capture_begin();
+        r = store_open(path, &s);
+        log = capture_end();
+        is_int(r, -EPROTO, "a newer database is refused with -EPROTO");
+        ok(!s, "no store returned");
+        ok(strstr(log, "has schema version 2, but this quiltd knows only up to 1"),
+           "message gives both versions");
+        ok(file_equals(path, before, size), "the newer database is left unchanged");
+}
+
+static void test_not_a_database(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("garbage.db"), *wal = NULL, *log = NULL, *after = NULL;
+        char garbage[8192];
+        size_t size;
+        int fd, r;
+
+        for (size_t i = 0; i < sizeof(garbage); i++)
+                garbage[i] = "This is not a database, but it is important.\n"[i % 45];
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, garbage, sizeof(garbage)) != (ssize_t) sizeof(garbage))
+                abort();
+        close(fd);
+
+        capture_begin();
+        r = store_open(path, &s);
+        log = capture_end();
+        is_int(r, -EBADMSG, "a file that is not a database is refused with -EBADMSG");
+        ok(!s, "no store returned");
+        ok(strstr(log, "is not a SQLite database") && strstr(log, path),
+           "message says what is wrong and where");
+        if (read_file(path, &after, &size) < 0)
+                abort();
+        ok(size == sizeof(garbage) && memcmp(after, garbage, size) == 0, "the file is not overwritten");
+        wal = path_in_tmp("garbage.db-wal");
+        ok(access(wal, F_OK) < 0 && errno == ENOENT, "no WAL file left behind");
+}
+
+static void test_foreign_database(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *other_app = path_in_tmp("other-app.db"),
+                            *unversioned = path_in_tmp("unversioned.db"), *before = NULL, *log = NULL;
+        size_t size;
+        int r;
+
+        is_int(raw_exec(other_app, "PRAGMA application_id = 1234; PRAGMA user_version = 1;"), SQLITE_OK,
+               "create another application's database");
+        if (read_file(other_app, &before, &size) < 0)
+                abort();
+        capture_begin();
+        r = store_open(other_app, &s);
+        log = capture_end();
+        is_int(r, -EBADMSG, "another application's database is refused");
+        ok(strstr(log, "belongs to another application"), "another application's database message");
+        ok(file_equals(other_app, before, size), "another application's database is left unchanged");
+        before = mfree(before);
+        log = mfree(log);
+
+        is_int(raw_exec(unversioned, "CREATE TABLE containers (id TEXT);"), SQLITE_OK,
+               "create a database with tables and no version");
+        if (read_file(unversioned, &before, &size) < 0)
+                abort();
+        capture_begin();
+        r = store_open(unversioned, &s);
+        log = capture_end();
+        is_int(r, -EBADMSG, "a database with tables and no version is refused");
+        ok(strstr(log, "has tables but no Quilt schema version"), "unversioned database message");
+        ok(file_equals(unversioned, before, size), "the unversioned database is left unchanged");
+}
+
+static void test_migration_is_atomic(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("migrate.db"), *log = NULL;
+        const char *const failing[] = {
+                "-- v1, already applied",
+                "CREATE TABLE half (x); INSERT INTO half VALUES (1); INSERT INTO no_such_table VALUES (1);",
+        };
+        const char *const working[] = {
+                "-- v1, already applied",
+                "CREATE TABLE whole (x); INSERT INTO whole VALUES (1);",
+        };
+        int r;
+
+        is_int(store_open(path, &s), 0, "open a database to migrate");
+        if (!s)
+                return;
+
+        capture_begin();
+        r = store_migrate_scripts(s, failing, ELEMENTSOF(failing));
+        log = capture_end();
+        ok(r < 0, "a failing migration fails");
+        ok(strstr(log, "Failed to migrate") && strstr(log, "schema version 2"), "failing migration message");
+        is_int(store_schema_version(s), 1, "the version is unchanged after a failed migration");
+        is_int(query_int(s->db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'"), 0,
+               "a failed migration leaves nothing behind");
+        ok(sqlite3_get_autocommit(s->db), "no transaction left open");
+
+        is_int(store_migrate_scripts(s, working, ELEMENTSOF(working)), 0, "a working migration");
+        is_int(store_schema_version(s), 2, "the version is bumped");
+        is_int(query_int(s->db, "SELECT x FROM whole"), 1, "the migration ran");
+        is_int(store_migrate_scripts(s, working, ELEMENTSOF(working)), 0, "migrating again is a no-op");
+        is_int(query_int(s->db, "SELECT count(*) FROM whole"), 1, "the migration did not run twice");
+
+        log = mfree(log);
+        capture_begin();
+        r = store_migrate(s);
+        log = capture_end();
+        is_int(r, -EPROTO, "the real migrations refuse a newer database");
+}
+
+static void test_bad_paths(void) {
+        Store *s = NULL;
+        _cleanup_free_ char *log = NULL;
+        int r;
+
+        capture_begin();
+        r = store_open("/nonexistent-dir/quilt.db", &s);
+        log = capture_end();
+        is_int(r, -ENOENT, "a missing directory is -ENOENT");
+        ok(strstr(log, "/nonexistent-dir/quilt.db"), "missing directory message names the path");
+        is_int(store_open(NULL, &s), -EINVAL, "NULL path");
+        is_int(store_open("", &s), -EINVAL, "empty path");
+
+        log = mfree(log);
+        capture_begin();
+        r = store_open(tmpdir, &s);
+        log = capture_end();
+        ok(r < 0, "a directory is refused");
+        ok(!s, "no store for bad paths");
+}
+
+static void remove_tmpdir(void) {
+        DIR *d = opendir(tmpdir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        (void) rmdir(tmpdir);
+}
+
+int main(void) {
+        _cleanup_free_ char *path = NULL;
+
+        /* The store must make its file 0600 by itself, whatever the umask. */
+        umask(0);
+
+        if (!mkdtemp(tmpdir)) {
+                perror("mkdtemp");
+                return 1;
+        }
+        path = path_in_tmp("quilt.db");
+
+        test_create(path);
+        test_counts_and_constraints(path);
+        test_reopen(path);
+        test_newer_database();
+        test_not_a_database();
+        test_foreign_database();
+        test_migration_is_atomic();
+        test_bad_paths();
+
+        remove_tmpdir();
+        return tap_finish();
+}
