@@ -61,10 +61,14 @@ quiltd_write_config() {
                         printf '[%s]\n%s\n' "$section" "$key"
                 done
         } > "$QT_DIR/quiltd.conf"
+        # quiltd refuses a Token= that everyone can read.
+        chmod 600 "$QT_DIR/quiltd.conf"
 }
 
 quiltd_start() {
         quiltd_write_config "$@"
+        # Sockets of an earlier quiltd in this test must not pass for the new one's.
+        rm -f "$QT_DIR/run/quilt.sock" "$QT_DIR/run/http.sock"
         "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
         QUILTD_PID=$!
         local i

@@ -1,1 +1,446 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The CLI's gRPC client: one channel, one pluck completion queue, one call at a time.
+ * Every call is a single batch, so the CLI needs no threads of its own. */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "log.h"
+#include "quilt-client.h"
+#include "quilt.pb-c.h"
+
+/* As the daemon's limit, so that large exec output or logs are not refused here. */
+#define CLIENT_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
+
+struct QuiltClient {
+        grpc_channel *channel;
+        grpc_completion_queue *cq;
+        char *target;
+        char *authorization; /* "Bearer <token>", or NULL */
+
+        /* Registered lazily, per method of the service; grpc keeps pointers to the paths. */
+        void **registered;
+        char **paths;
+        size_t n_methods;
+};
+
+static bool port_valid(const char *s) {
+        unsigned long v;
+        char *end;
+
+        if (isempty(s) || strlen(s) > 5)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isdigit((unsigned char) *p))
+                        return false;
+        v = strtoul(s, &end, 10);
+        return *end == 0 && v >= 1 && v <= 65535;
+}
+
+/* A DNS name: letters, digits, '-' and '.', in labels of 1–63 characters that do not
+ * start or end with '-'. */
+static bool hostname_valid(const char *s) {
+        size_t label = 0;
+
+        if (isempty(s) || strlen(s) > 253)
+                return false;
+
+        for (const char *p = s; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0 || p[-1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!isalnum((unsigned char) *p) && *p != '-')
+                        return false;
+                if (*p == '-' && label == 0)
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0 && s[strlen(s) - 1] != '-';
+}
+
+/* "HOST:PORT" or "[V6ADDR]:PORT" → a grpc target. IP literals go to grpc's address
+ * resolvers ("ipv4:", "ipv6:"), so no DNS lookup is involved for the common
+ * 127.0.0.1 case; names go to "dns:///". On -EINVAL, *ret_reason says what is wrong. */
+static int tcp_target(const char *hostport, char **ret, const char **ret_reason) {
+        _cleanup_free_ char *host = NULL;
+        const char *port;
+        unsigned char buf[sizeof(struct in6_addr)];
+        int r;
+
+        if (hostport[0] == '[') {
+                const char *close = strchr(hostport, ']');
+
+                if (!close) {
+                        *ret_reason = "unterminated '[' of an IPv6 address";
+                        return -EINVAL;
+                }
+                if (close[1] != ':') {
+                        *ret_reason = "no port after the IPv6 address";
+                        return -EINVAL;
+                }
+                host = strndup(hostport + 1, close - hostport - 1);
+                if (!host)
+                        return -ENOMEM;
+                port = close + 2;
+                if (inet_pton(AF_INET6, host, buf) != 1) {
+                        *ret_reason = "invalid IPv6 address";
+                        return -EINVAL;
+                }
+        } else {
+                const char *colon = strrchr(hostport, ':');
+
+                if (!colon) {
+                        *ret_reason = "no port";
+                        return -EINVAL;
+                }
+                host = strndup(hostport, colon - hostport);
+                if (!host)
+                        return -ENOMEM;
+                port = colon + 1;
+                if (inet_pton(AF_INET, host, buf) != 1 && !hostname_valid(host)) {
+                        *ret_reason = inet_pton(AF_INET6, host, buf) == 1
+                                              ? "an IPv6 address must be written in brackets, as [::1]:PORT"
+                                              : "invalid host name";
+                        return -EINVAL;
+                }
+        }
+
+        if (!port_valid(port)) {
+                *ret_reason = "the port must be a number from 1 to 65535";
+                return -EINVAL;
+        }
+
+        if (hostport[0] == '[')
+                r = asprintf(ret, "ipv6:[%s]:%s", host, port);
+        else if (inet_pton(AF_INET, host, buf) == 1)
+                r = asprintf(ret, "ipv4:%s:%s", host, port);
+        else
+                r = asprintf(ret, "dns:///%s:%s", host, port);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static int host_to_target(const char *host, char **ret, const char **ret_reason) {
+        const char *e;
+        char *t;
+
+        e = startswith(host, "unix:");
+        if (e) {
+                if (isempty(e)) {
+                        *ret_reason = "empty socket path";
+                        return -EINVAL;
+                }
+                t = strdup(host);
+                if (!t)
+                        return -ENOMEM;
+                *ret = t;
+                return 0;
+        }
+
+        e = startswith(host, "tcp:");
+        return tcp_target(e ?: host, ret, ret_reason);
+}
+
+int quilt_client_new(const char *host, const char *token, QuiltClient **ret) {
+        const ProtobufCServiceDescriptor *service = &quilt__quilt_service__descriptor;
+        grpc_arg args[] = {
+                {
+                        .type = GRPC_ARG_INTEGER,
+                        .key = (char *) GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                        .value.integer = CLIENT_MAX_MESSAGE_SIZE,
+                },
+                {
+                        .type = GRPC_ARG_INTEGER,
+                        .key = (char *) GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+                        .value.integer = CLIENT_MAX_MESSAGE_SIZE,
+                },
+        };
+        grpc_channel_args channel_args = {
+                .num_args = ELEMENTSOF(args),
+                .args = args,
+        };
+        _cleanup_free_ char *target = NULL, *authorization = NULL;
+        grpc_channel_credentials *credentials;
+        const char *reason = NULL;
+        QuiltClient *c;
+        int r;
+
+        if (!host)
+                host = getenv("QUILT_HOST");
+        if (isempty(host))
+                host = QUILT_DEFAULT_HOST;
+        if (!token)
+                token = getenv("QUILT_TOKEN");
+
+        r = host_to_target(host, &target, &reason);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Invalid daemon address '%s': %s (expected unix:/PATH, tcp:HOST:PORT or HOST:PORT).",
+                        host, reason);
+
+        if (!isempty(token)) {
+                /* A header value cannot carry line breaks or other control characters. */
+                for (const char *p = token; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                return log_error_errno(EINVAL,
+                                                       "Invalid token: contains control characters.");
+                if (asprintf(&authorization, "Bearer %s", token) < 0)
+                        return log_oom();
+        }
+
+        c = calloc(1, sizeof(QuiltClient));
+        if (!c)
+                return log_oom();
+        c->n_methods = service->n_methods;
+        c->registered = calloc(c->n_methods, sizeof(void *));
+        c->paths = calloc(c->n_methods, sizeof(char *));
+        if (!c->registered || !c->paths) {
+                free(c->registered);
+                free(c->paths);
+                free(c);
+                return log_oom();
+        }
+
+        grpc_init();
+
+        credentials = grpc_insecure_credentials_create();
+        c->channel = grpc_channel_create(target, credentials, &channel_args);
+        grpc_channel_credentials_release(credentials);
+        c->cq = grpc_completion_queue_create_for_pluck(NULL);
+        c->target = TAKE_PTR(target);
+        c->authorization = TAKE_PTR(authorization);
+        if (!c->channel || !c->cq) {
+                quilt_client_free(c);
+                return log_error_errno(ENOMEM, "Failed to set up gRPC channel.");
+        }
+
+        *ret = c;
+        return 0;
+}
+
+QuiltClient *quilt_client_free(QuiltClient *c) {
+        if (!c)
+                return NULL;
+
+        if (c->channel)
+                grpc_channel_destroy(c->channel);
+        if (c->cq) {
+                grpc_event ev;
+
+                grpc_completion_queue_shutdown(c->cq);
+                /* All our calls were plucked, so this only picks up the shutdown itself. */
+                do
+                        ev = grpc_completion_queue_pluck(c->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                                         NULL);
+                while (ev.type != GRPC_QUEUE_SHUTDOWN);
+                grpc_completion_queue_destroy(c->cq);
+        }
+        grpc_shutdown();
+
+        if (c->paths)
+                for (size_t i = 0; i < c->n_methods; i++)
+                        free(c->paths[i]);
+        free(c->paths);
+        free(c->registered);
+        free(c->target);
+        free(c->authorization);
+        return mfree(c);
+}
+
+static ProtobufCMessage *message_from_byte_buffer(const ProtobufCMessageDescriptor *descriptor,
+                                                  grpc_byte_buffer *bb) {
+        grpc_byte_buffer_reader reader;
+        ProtobufCMessage *message;
+        grpc_slice slice;
+
+        if (!bb || !grpc_byte_buffer_reader_init(&reader, bb))
+                return NULL;
+        slice = grpc_byte_buffer_reader_readall(&reader);
+        grpc_byte_buffer_reader_destroy(&reader);
+
+        message = protobuf_c_message_unpack(descriptor, NULL, GRPC_SLICE_LENGTH(slice),
+                                            GRPC_SLICE_START_PTR(slice));
+        grpc_slice_unref(slice);
+        return message;
+}
+
+static grpc_byte_buffer *message_to_byte_buffer(const ProtobufCMessage *message) {
+        grpc_byte_buffer *bb;
+        grpc_slice slice;
+        size_t size;
+
+        size = protobuf_c_message_get_packed_size(message);
+        slice = grpc_slice_malloc(size);
+        protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
+        bb = grpc_raw_byte_buffer_create(&slice, 1);
+        grpc_slice_unref(slice);
+        return bb;
+}
+
+static char *slice_to_string(grpc_slice s) {
+        return strndup((const char *) GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+}
+
+int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage *request,
+                      uint64_t timeout_usec, ProtobufCMessage **ret_reply, QuiltStatusCode *ret_code,
+                      char **ret_message) {
+        const ProtobufCServiceDescriptor *service = &quilt__quilt_service__descriptor;
+        const ProtobufCMethodDescriptor *md;
+        _cleanup_free_ void *empty_request = NULL;
+        grpc_metadata_array initial_metadata, trailing_metadata;
+        grpc_byte_buffer *send_bb = NULL, *recv_bb = NULL;
+        grpc_slice status_details = grpc_empty_slice();
+        grpc_status_code status = GRPC_STATUS_UNKNOWN;
+        const char *error_string = NULL;
+        grpc_metadata authorization = {};
+        ProtobufCMessage *reply = NULL;
+        char *message = NULL;
+        gpr_timespec deadline;
+        grpc_op ops[6] = {};
+        grpc_call_error e;
+        grpc_event ev;
+        grpc_call *call;
+        size_t index, n = 0;
+        int r;
+
+        md = protobuf_c_service_descriptor_get_method_by_name(service, method);
+        if (!md)
+                return log_error_errno(EINVAL, "Unknown RPC '%s'.", method);
+        index = md - service->methods;
+
+        /* NULL stands for the empty request, which is what most queries send. */
+        if (!request) {
+                empty_request = malloc(md->input->sizeof_message);
+                if (!empty_request)
+                        return log_oom();
+                md->input->message_init(empty_request);
+                request = empty_request;
+        }
+        if (request->descriptor != md->input)
+                return log_error_errno(EINVAL, "BUG: %s takes a %s, not a %s.", method, md->input->name,
+                                       request->descriptor->name);
+
+        if (!c->registered[index]) {
+                if (asprintf(&c->paths[index], "/%s/%s", service->name, md->name) < 0) {
+                        c->paths[index] = NULL;
+                        return log_oom();
+                }
+                c->registered[index] = grpc_channel_register_call(c->channel, c->paths[index], NULL, NULL);
+                if (!c->registered[index])
+                        return log_error_errno(ENOMEM, "Failed to register RPC %s.", method);
+        }
+
+        deadline = timeout_usec == 0 ? gpr_inf_future(GPR_CLOCK_REALTIME)
+                                     : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                    gpr_time_from_micros((int64_t) MIN(timeout_usec,
+                                                                                       (uint64_t) INT64_MAX),
+                                                                         GPR_TIMESPAN));
+
+        call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
+                                                   c->registered[index], deadline, NULL);
+        if (!call)
+                return log_error_errno(ENOMEM, "Failed to create call for %s.", method);
+
+        send_bb = message_to_byte_buffer(request);
+        grpc_metadata_array_init(&initial_metadata);
+        grpc_metadata_array_init(&trailing_metadata);
+
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        /* Fail fast when the daemon is not there, instead of waiting for it to appear. */
+        ops[n].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
+        if (c->authorization) {
+                authorization.key = grpc_slice_from_static_string("authorization");
+                authorization.value = grpc_slice_from_static_string(c->authorization);
+                ops[n].data.send_initial_metadata.count = 1;
+                ops[n].data.send_initial_metadata.metadata = &authorization;
+        }
+        n++;
+
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = send_bb;
+
+        ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+
+        ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[n++].data.recv_initial_metadata.recv_initial_metadata = &initial_metadata;
+
+        ops[n].op = GRPC_OP_RECV_MESSAGE;
+        ops[n++].data.recv_message.recv_message = &recv_bb;
+
+        ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+        ops[n].data.recv_status_on_client.trailing_metadata = &trailing_metadata;
+        ops[n].data.recv_status_on_client.status = &status;
+        ops[n].data.recv_status_on_client.status_details = &status_details;
+        ops[n++].data.recv_status_on_client.error_string = &error_string;
+
+        e = grpc_call_start_batch(call, ops, n, call, NULL);
+        if (e != GRPC_CALL_OK) {
+                r = log_error_errno(EIO, "Failed to start call %s: %s", method,
+                                    grpc_call_error_to_string(e));
+                goto finish;
+        }
+
+        ev = grpc_completion_queue_pluck(c->cq, call, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
+                /* RECV_STATUS_ON_CLIENT always completes; failing here is a grpc bug. */
+                r = log_error_errno(EIO, "Call %s did not complete.", method);
+                goto finish;
+        }
+
+        if (status == GRPC_STATUS_OK) {
+                reply = message_from_byte_buffer(md->output, recv_bb);
+                if (!reply) {
+                        status = GRPC_STATUS_INTERNAL;
+                        message = strdup(recv_bb ? "cannot decode the daemon's reply"
+                                                 : "the daemon sent no reply");
+                }
+        } else {
+                message = GRPC_SLICE_LENGTH(status_details) > 0 ? slice_to_string(status_details)
+                                                                : strdup(error_string ?: "no details");
+        }
+        if (status != GRPC_STATUS_OK && !message) {
+                r = log_oom();
+                goto finish;
+        }
+
+        if (ret_reply)
+                *ret_reply = TAKE_PTR(reply);
+        if (ret_code)
+                *ret_code = (QuiltStatusCode) status;
+        if (ret_message)
+                *ret_message = TAKE_PTR(message);
+        r = 0;
+
+finish:
+        if (reply)
+                protobuf_c_message_free_unpacked(reply, NULL);
+        free(message);
+        grpc_metadata_array_destroy(&initial_metadata);
+        grpc_metadata_array_destroy(&trailing_metadata);
+        grpc_slice_unref(status_details);
+        gpr_free((void *) error_string);
+        if (send_bb)
+                grpc_byte_buffer_destroy(send_bb);
+        if (recv_bb)
+                grpc_byte_buffer_destroy(recv_bb);
+        grpc_call_unref(call);
+        return r;
+}
