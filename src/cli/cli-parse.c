@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Parsing of option arguments. Everything here is strict (the whole string, range
+ * checked) because a typo in a limit must be an error, not a silent default. */
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int parse_int32(const char *s, int32_t min, int32_t max, int32_t *ret) {
+        char *end;
+        long v;
+
+        /* strtol() skips leading blanks and accepts "+"; neither belongs in a number here. */
+        if (isempty(s) || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (*end != '\0')
+                return -EINVAL;
+        if (errno == ERANGE || v < min || v > max)
+                return -ERANGE;
+        *ret = (int32_t) v;
+        return 0;
+}
+
+int parse_uint64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (isempty(s) || !(s[0] >= '0' && s[0] <= '9'))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (*end != '\0')
+                return -EINVAL;
+        if (errno == ERANGE)
+                return -ERANGE;
+        *ret = (uint64_t) v;
+        return 0;
+}
+
+int parse_double(const char *s, double min, double max, double *ret) {
+        char *end;
+        double v;
+
+        if (isempty(s) || !(s[0] == '-' || s[0] == '.' || (s[0] >= '0' && s[0] <= '9')))
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (*end != '\0' || !isfinite(v))
+                return -EINVAL;
+        if (errno == ERANGE || v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_assignment(const char *s, size_t *ret_key_len, const char **ret_value) {
+        const char *eq = strchr(s, '=');
+
+        if (!eq || eq == s)
+                return -EINVAL;
+        *ret_key_len = (size_t) (eq - s);
+        *ret_value = eq + 1;
+        return 0;
+}
+
+static bool is_volume_name(const char *s, size_t n) {
+        if (n == 0 || n > 64)
+                return false;
+        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", s[i]))
+                        return false;
+        return true;
+}
+
+int parse_volume_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **ret_error) {
+        const char *c1, *c2, *opts = NULL;
+        size_t src_len, dst_len;
+
+        c1 = strchr(spec, ':');
+        if (!c1) {
+                *ret_error = "expected SOURCE:TARGET[:ro|rw]";
+                return -EINVAL;
+        }
+        c2 = strchr(c1 + 1, ':');
+        if (c2) {
+                opts = c2 + 1;
+                if (strchr(opts, ':')) {
+                        *ret_error = "expected SOURCE:TARGET[:ro|rw]";
+                        return -EINVAL;
+                }
+        }
+        src_len = (size_t) (c1 - spec);
+        dst_len = c2 ? (size_t) (c2 - c1 - 1) : strlen(c1 + 1);
+
+        if (src_len == 0 || dst_len == 0) {
+                *ret_error = "source and target must not be empty";
+                return -EINVAL;
+        }
+        if (c1[1] != '/') {
+                *ret_error = "target must be an absolute path";
+                return -EINVAL;
+        }
+
+        if (spec[0] == '/')
+                m->type = QUILT__MOUNT_TYPE__BIND;
+        else if (is_volume_name(spec, src_len))
+                m->type = QUILT__MOUNT_TYPE__VOLUME;
+        else {
+                *ret_error = "source must be an absolute host path or a volume name ([A-Za-z0-9_.-], at most 64)";
+                return -EINVAL;
+        }
+
+        m->readonly = false;
+        if (opts) {
+                if (streq(opts, "ro"))
+                        m->readonly = true;
+                else if (!streq(opts, "rw")) {
+                        *ret_error = "unknown option (expected ro or rw)";
+                        return -EINVAL;
+                }
+        }
+
+        m->source = arena_strndup(a, spec, src_len);
+        m->target = arena_strndup(a, c1 + 1, dst_len);
+        if (!m->source || !m->target)
+                return -ENOMEM;
+        return 0;
+}
+
+static bool is_size(const char *s) {
+        size_t n = strspn(s, "0123456789");
+
+        if (n == 0)
+                return false;
+        return s[n] == '\0' || (strchr("kKmMgG", s[n]) && s[n + 1] == '\0');
+}
+
+static bool is_octal_mode(const char *s) {
+        size_t n = strspn(s, "01234567");
+        return n > 0 && n <= 4 && s[n] == '\0';
+}
+
+static int parse_bool_word(const char *s, bool *ret) {
+        if (streq(s, "true") || streq(s, "1") || streq(s, "yes"))
+                *ret = true;
+        else if (streq(s, "false") || streq(s, "0") || streq(s, "no"))
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **ret_error) {
+        const char *type = "bind", *size = NULL, *mode = NULL;
+        char *source = NULL, *target = NULL;
+        bool readonly = false;
+        char *copy, *item, *save = NULL;
+        void **entries;
+        int r;
+
+        copy = arena_strdup(a, spec);
+        if (!copy)
+                return -ENOMEM;
+        if (isempty(spec)) {
+                *ret_error = "empty mount specification";
+                return -EINVAL;
+        }
+
+        /* Empty items (",,") are typos; strtok_r() would skip them silently. */
+        if (spec[0] == ',' || spec[strlen(spec) - 1] == ',' || strstr(spec, ",,")) {
+                *ret_error = "empty item";
+                return -EINVAL;
+        }
+
+        for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(item, '=');
+                const char *value = NULL;
+
+                if (eq) {
+                        *eq = '\0';
+                        value = eq + 1;
+                }
+
+                if (streq(item, "readonly") || streq(item, "ro")) {
+                        if (!value)
+                                readonly = true;
+                        else if (parse_bool_word(value, &readonly) < 0) {
+                                *ret_error = "readonly takes true or false";
+                                return -EINVAL;
+                        }
+                        continue;
+                }
+                if (!value) {
+                        *ret_error = "expected KEY=VALUE items (type, source, target, readonly, size, mode)";
+                        return -EINVAL;
+                }
+                if (streq(item, "type"))
+                        type = value;
+                else if (streq(item, "source") || streq(item, "src"))
+                        source = (char *) value;
+                else if (streq(item, "target") || streq(item, "dst") || streq(item, "destination"))
+                        target = (char *) value;
+                else if (streq(item, "size"))
+                        size = value;
+                else if (streq(item, "mode"))
+                        mode = value;
+                else {
+                        *ret_error = "unknown key (expected type, source, target, readonly, size or mode)";
+                        return -EINVAL;
+                }
+        }
+
+        if (streq(type, "bind"))
+                m->type = QUILT__MOUNT_TYPE__BIND;
+        else if (streq(type, "volume"))
+                m->type = QUILT__MOUNT_TYPE__VOLUME;
+        else if (streq(type, "tmpfs"))
+                m->type = QUILT__MOUNT_TYPE__TMPFS;
+        else {
+                *ret_error = "type must be bind, volume or tmpfs";
+                return -EINVAL;
+        }
+
+        if (isempty(target)) {
+                *ret_error = "target is required";
+                return -EINVAL;
+        }
+        if (target[0] != '/') {
+                *ret_error = "target must be an absolute path";
+                return -EINVAL;
+        }
+
+        switch (m->type) {
+        case QUILT__MOUNT_TYPE__BIND:
+                if (isempty(source) || source[0] != '/') {
+                        *ret_error = "a bind mount needs an absolute source path";
+                        return -EINVAL;
+                }
+                break;
+        case QUILT__MOUNT_TYPE__VOLUME:
+                if (isempty(source) || !is_volume_name(source, strlen(source))) {
+                        *ret_error = "a volume mount needs a volume name as source ([A-Za-z0-9_.-], at most 64)";
+                        return -EINVAL;
+                }
+                break;
+        case QUILT__MOUNT_TYPE__TMPFS:
+                if (source) {
+                        *ret_error = "a tmpfs mount takes no source";
+                        return -EINVAL;
+                }
+                break;
+        default:
+                break;
+        }
+
+        if ((size || mode) && m->type != QUILT__MOUNT_TYPE__TMPFS) {
+                *ret_error = "size and mode apply to tmpfs mounts only";
+                return -EINVAL;
+        }
+        if (size && !is_size(size)) {
+                *ret_error = "size must be a number with an optional k, m or g suffix";
+                return -EINVAL;
+        }
+        if (mode && !is_octal_mode(mode)) {
+                *ret_error = "mode must be an octal number such as 1777";
+                return -EINVAL;
+        }
+
+        m->source = source ?: (char *) "";
+        m->target = target;
+        m->readonly = readonly;
+
+        entries = arena_alloc0(a, 2 * sizeof(void *));
+        if (!entries)
+                return -ENOMEM;
+        m->options = (Quilt__Mount__OptionsEntry **) entries;
+        m->n_options = 0;
+        if (size) {
+                r = arena_map_put(a, &quilt__mount__options_entry__descriptor, entries, &m->n_options, "size", size);
+                if (r < 0)
+                        return r;
+        }
+        if (mode) {
+                r = arena_map_put(a, &quilt__mount__options_entry__descriptor, entries, &m->n_options, "mode", mode);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int parse_user_spec(const char *s) {
+        const char *colon;
+
+        if (isempty(s) || strpbrk(s, " \t\n"))
+                return -EINVAL;
+        colon = strchr(s, ':');
+        if (!colon)
+                return 0;
+        if (colon == s || colon[1] == '\0' || strchr(colon + 1, ':'))
+                return -EINVAL;
+        return 0;
+}
