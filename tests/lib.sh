@@ -72,8 +72,10 @@ quiltd_start() {
         "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
         QUILTD_PID=$!
         local i
-        for i in $(seq 200); do
-                [ -S "$QT_DIR/run/quilt.sock" ] && [ -S "$QT_DIR/run/http.sock" ] && return 0
+        # A socket file exists from bind() on, a moment before listen(): wait for an answer.
+        for i in $(seq 250); do
+                [ -S "$QT_DIR/run/quilt.sock" ] && [ -S "$QT_DIR/run/http.sock" ] &&
+                        curl -sf -o /dev/null --unix-socket "$HTTP_SOCK" http://localhost/health && return 0
                 kill -0 "$QUILTD_PID" 2>/dev/null || break
                 sleep 0.02
         done
