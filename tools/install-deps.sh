@@ -25,6 +25,7 @@ PACKAGES=(
         util-linux                      # unshare, nsenter, setpriv, flock (the systemd harness)
         systemd-container dbus          # the harness boots systemd: system bus, machined
         valgrind
+        zsh man-db                      # syntax of the zsh completion, man page rendering
 )
 
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: must run as root" >&2; exit 1; }
