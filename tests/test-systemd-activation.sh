@@ -167,6 +167,26 @@ check "watchdog: pinged ($ping1 -> $ping2 µs)" test "${ping2:-0}" -gt "$((${pin
 is "watchdog: no restarts" "$(unit_prop quilt.service NRestarts)" 0
 is "watchdog: quilt health" "$(inside timeout 30 quilt health > /dev/null 2>&1; echo $?)" 0
 
+# 7. IdleExitSec=: an idle socket-activated quiltd exits by itself, cleanly (Result=success,
+# so no restart), the sockets stay with systemd, and the next call starts it again.
+check "quiltd.conf with IdleExitSec=1" inside sh -c 'mkdir -p /etc/quilt &&
+        printf "[Daemon]\nIdleExitSec=1\n" > /etc/quilt/quiltd.conf &&
+        rm -f /run/systemd/system/quilt.service.d/watchdog.conf && systemctl daemon-reload &&
+        systemctl restart quilt.service'
+pid=$(unit_prop quilt.service MainPID)
+check "idle: quilt health" inside timeout 30 quilt health
+for _ in $(seq 100); do
+        [ "$(inside systemctl is-active quilt.service)" = inactive ] && break
+        sleep 0.1
+done
+is "idle: quilt.service exited by itself" "$(inside systemctl is-active quilt.service)" inactive
+is "idle: it exited cleanly" "$(unit_prop quilt.service Result)" success
+check "idle: the journal says why" wait_journal "Idle for 1s, exiting"
+is "idle: quilt.socket still listening" "$(inside systemctl is-active quilt.socket)" active
+is "idle: the next HTTP call is answered" "$(http_health)" "200 true"
+activated_by "the first call after the idle exit"
+check "idle: a new quiltd process ($pid before)" test "$(unit_prop quilt.service MainPID)" != "$pid"
+
 [ "$FAILED" = 0 ] || journal
 echo "1..$N"
 [ "$FAILED" = 0 ]
