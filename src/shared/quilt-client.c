@@ -18,6 +18,7 @@
 #include <grpc/support/time.h>
 
 #include "log.h"
+#include "grpc-message.h"
 #include "quilt-client.h"
 #include "quilt.pb-c.h"
 
@@ -265,36 +266,6 @@ QuiltClient *quilt_client_free(QuiltClient *c) {
         return mfree(c);
 }
 
-static ProtobufCMessage *message_from_byte_buffer(const ProtobufCMessageDescriptor *descriptor,
-                                                  grpc_byte_buffer *bb) {
-        grpc_byte_buffer_reader reader;
-        ProtobufCMessage *message;
-        grpc_slice slice;
-
-        if (!bb || !grpc_byte_buffer_reader_init(&reader, bb))
-                return NULL;
-        slice = grpc_byte_buffer_reader_readall(&reader);
-        grpc_byte_buffer_reader_destroy(&reader);
-
-        message = protobuf_c_message_unpack(descriptor, NULL, GRPC_SLICE_LENGTH(slice),
-                                            GRPC_SLICE_START_PTR(slice));
-        grpc_slice_unref(slice);
-        return message;
-}
-
-static grpc_byte_buffer *message_to_byte_buffer(const ProtobufCMessage *message) {
-        grpc_byte_buffer *bb;
-        grpc_slice slice;
-        size_t size;
-
-        size = protobuf_c_message_get_packed_size(message);
-        slice = grpc_slice_malloc(size);
-        protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
-        bb = grpc_raw_byte_buffer_create(&slice, 1);
-        grpc_slice_unref(slice);
-        return bb;
-}
-
 static char *slice_to_string(grpc_slice s) {
         return strndup((const char *) GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
 }
@@ -359,7 +330,7 @@ int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage
         if (!call)
                 return log_error_errno(ENOMEM, "Failed to create call for %s.", method);
 
-        send_bb = message_to_byte_buffer(request);
+        send_bb = grpc_message_pack(request);
         grpc_metadata_array_init(&initial_metadata);
         grpc_metadata_array_init(&trailing_metadata);
 
@@ -406,7 +377,7 @@ int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage
         }
 
         if (status == GRPC_STATUS_OK) {
-                reply = message_from_byte_buffer(md->output, recv_bb);
+                reply = grpc_message_unpack(md->output, recv_bb);
                 if (!reply) {
                         status = GRPC_STATUS_INTERNAL;
                         message = strdup(recv_bb ? "cannot decode the daemon's reply"

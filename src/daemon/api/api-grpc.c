@@ -50,6 +50,8 @@
 #include <grpc/support/time.h>
 
 #include "api-grpc.h"
+#include "bearer-token.h"
+#include "grpc-message.h"
 #include "api.h"
 #include "log.h"
 #include "manager.h"
@@ -240,36 +242,6 @@ static int grpc_on_event_fd(sd_event_source *s, int fd, uint32_t revents, void *
 
 /* ---- payloads ------------------------------------------------------------------------ */
 
-static grpc_byte_buffer *message_to_byte_buffer(const ProtobufCMessage *message) {
-        grpc_byte_buffer *bb;
-        grpc_slice slice;
-        size_t size;
-
-        size = protobuf_c_message_get_packed_size(message);
-        slice = grpc_slice_malloc(size);
-        protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
-        bb = grpc_raw_byte_buffer_create(&slice, 1);
-        grpc_slice_unref(slice);
-        return bb;
-}
-
-static ProtobufCMessage *message_from_byte_buffer(const ProtobufCMessageDescriptor *descriptor,
-                                                  grpc_byte_buffer *bb) {
-        grpc_byte_buffer_reader reader;
-        ProtobufCMessage *message;
-        grpc_slice slice;
-
-        if (!bb || !grpc_byte_buffer_reader_init(&reader, bb))
-                return NULL;
-        slice = grpc_byte_buffer_reader_readall(&reader);
-        grpc_byte_buffer_reader_destroy(&reader);
-
-        message = protobuf_c_message_unpack(descriptor, NULL, GRPC_SLICE_LENGTH(slice),
-                                            GRPC_SLICE_START_PTR(slice));
-        grpc_slice_unref(slice);
-        return message;
-}
-
 /* ---- calls --------------------------------------------------------------------------- */
 
 static void grpc_call_on_tag(GrpcTag *tag, bool ok);
@@ -425,7 +397,7 @@ static void grpc_call_on_api_complete(ApiCall *api_call) {
                         code = QUILT_STATUS_INTERNAL;
                         message = "internal error: the handler produced no valid reply";
                 } else
-                        reply = message_to_byte_buffer(api_call->reply);
+                        reply = grpc_message_pack(api_call->reply);
         } else if (!message)
                 message = quilt_status_code_to_string(code);
 
@@ -469,47 +441,22 @@ static ApiPeer grpc_call_peer(GrpcCall *c) {
         return peer;
 }
 
-/* Compares in time that depends only on the expected value's length, so that a client
- * cannot find the token byte by byte by timing refusals. */
-static bool secret_equal(const char *expected, size_t expected_len, const uint8_t *given, size_t given_len) {
-        uint8_t d = expected_len != given_len;
-
-        for (size_t i = 0; i < expected_len; i++)
-                d |= (uint8_t) expected[i] ^ (i < given_len ? given[i] : 0);
-        return d == 0;
-}
-
 /* Returns NULL when the call carries "authorization: Bearer <token>", else why not. */
 static const char *grpc_call_check_token(GrpcCall *c) {
         const char *token = c->server->grpc->manager->config->token;
-
-        if (isempty(token))
-                return "authentication failed: this listener requires a bearer token, but quiltd has no "
-                       "API.Token= "
-                       "configured";
+        BearerTokenResult r = BEARER_TOKEN_MISSING;
 
         for (size_t i = 0; i < c->metadata.count; i++) {
                 const grpc_metadata *md = &c->metadata.metadata[i];
-                const uint8_t *v;
-                size_t l;
 
                 if (grpc_slice_str_cmp(md->key, "authorization") != 0)
                         continue;
-
-                v = GRPC_SLICE_START_PTR(md->value);
-                l = GRPC_SLICE_LENGTH(md->value);
-
-                /* The scheme is case-insensitive (RFC 7235), the token is not. */
-                if (l < 7 || strncasecmp((const char *) v, "Bearer ", 7) != 0)
-                        return "authentication failed: the authorization metadata is not 'Bearer <token>'";
-                if (!secret_equal(token, strlen(token), v + 7, l - 7))
-                        return "authentication failed: invalid bearer token";
-                return NULL;
+                r = bearer_token_check(token, (const char *) GRPC_SLICE_START_PTR(md->value),
+                                       GRPC_SLICE_LENGTH(md->value));
+                break;
         }
 
-        return "authentication required: this listener needs a bearer token (set QUILT_TOKEN, or send "
-               "metadata "
-               "'authorization: Bearer <token>')";
+        return r == BEARER_TOKEN_OK ? NULL : bearer_token_result_to_string(r);
 }
 
 static void grpc_call_start(GrpcCall *c) {
@@ -546,7 +493,7 @@ static void grpc_call_start(GrpcCall *c) {
                 }
         }
 
-        request = message_from_byte_buffer(c->method->descriptor->input, c->payload);
+        request = grpc_message_unpack(c->method->descriptor->input, c->payload);
         if (c->payload) {
                 grpc_byte_buffer_destroy(c->payload);
                 c->payload = NULL;

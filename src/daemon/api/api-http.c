@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "api-http.h"
+#include "bearer-token.h"
 #include "api.h"
 #include "log.h"
 #include "manager.h"
@@ -373,35 +374,15 @@ static int http_request_new(HttpListener *l, struct MHD_Connection *connection, 
         return 0;
 }
 
-/* Constant-time in the token's content, so that response times do not reveal how much of a
- * guess was right. */
-static bool token_equal(const char *given, const char *expected) {
-        size_t lg = strlen(given), le = strlen(expected);
-        unsigned char diff = lg != le;
-
-        for (size_t i = 0; i < le; i++)
-                diff |= (unsigned char) expected[i] ^ (unsigned char) (i < lg ? given[i] : 0);
-
-        return diff == 0;
-}
-
 static bool request_authorized(HttpRequest *req) {
-        const char *token = req->listener->http->manager->config->token;
-        const char *header, *p;
+        const char *header;
 
         if (!req->listener->require_token)
                 return true;
-        if (isempty(token))
-                return false; /* config_verify() prevents this; fail closed anyway */
 
-        header =
-                MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!header || strncasecmp(header, "Bearer ", 7) != 0)
-                return false;
-
-        p = header + 7;
-        p += strspn(p, " ");
-        return token_equal(p, token);
+        header = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        return bearer_token_check(req->listener->http->manager->config->token, header,
+                                  header ? strlen(header) : 0) == BEARER_TOKEN_OK;
 }
 
 static bool content_type_is_json(const char *value) {
