@@ -16,9 +16,10 @@ if [ -d build ]; then meson setup --reconfigure build >/dev/null; else meson set
 ninja -C build
 meson install -C build --quiet
 
-# The socket group (sysusers.d/quilt.conf) and the directories (tmpfiles.d/quilt.conf).
-systemd-sysusers sysusers.d/quilt.conf
-systemd-tmpfiles --create tmpfiles.d/quilt.conf
+# The socket group and the directories, from the sysusers.d and tmpfiles.d snippets just
+# installed (the names are looked up in their search paths).
+systemd-sysusers quilt.conf
+systemd-tmpfiles --create quilt.conf
 
 if [ -d /run/systemd/system ]; then
         systemctl daemon-reload
