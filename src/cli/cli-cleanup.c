@@ -29,44 +29,9 @@ static int print_tasks(Cli *cli, Quilt__CleanupTask *const *tasks, size_t n) {
         return CLI_EXIT_SUCCESS;
 }
 
-/* Options of the commands that take an optional or required CONTAINER. */
-static int parse_container_option(Cli *cli, int argc, char *argv[], const char *usage, bool required,
-                                  const char **ret_container) {
-        enum {
-                ARG_JSON = 0x100,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "by-name", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, ARG_JSON },
-                {},
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, ":hn", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(usage, stdout);
-                        return CLI_HELP_SHOWN;
-                case 'n':
-                        break;
-                case ARG_JSON:
-                        cli->json = true;
-                        break;
-                default:
-                        return cli_getopt_error(cli, c, argv);
-                }
-        if (required && optind >= argc)
-                return cli_usage(cli, "missing CONTAINER (see 'quilt %s --help')", cli->verb);
-        if (argc - optind > 1)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-        *ret_container = optind < argc ? argv[optind] : NULL;
-        return 0;
-}
-
 #define PARSE_CONTAINER_OPTION(cli, argc, argv, usage, required, ret)                                   \
         ({                                                                                              \
-                int _r_ = parse_container_option(cli, argc, argv, usage, required, ret);                \
+                int _r_ = cli_parse_container_args(cli, argc, argv, usage, required, ret, NULL);        \
                 if (_r_ == CLI_HELP_SHOWN)                                                              \
                         return CLI_EXIT_SUCCESS;                                                        \
                 if (_r_ != 0)                                                                           \

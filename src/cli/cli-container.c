@@ -431,40 +431,6 @@ int verb_rm(Cli *cli, int argc, char *argv[]) {
 /* ---- status, inspect -------------------------------------------------------------- */
 
 /* Options of the commands that take one CONTAINER and print something about it. */
-static int parse_container_query(Cli *cli, int argc, char *argv[], const char *usage, bool *ret_by_name) {
-        enum {
-                ARG_JSON = 0x100,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "by-name", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, ARG_JSON },
-                {},
-        };
-        int c;
-
-        *ret_by_name = false;
-        while ((c = getopt_long(argc, argv, ":hn", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(usage, stdout);
-                        return CLI_HELP_SHOWN;
-                case 'n':
-                        *ret_by_name = true;
-                        break;
-                case ARG_JSON:
-                        cli->json = true;
-                        break;
-                default:
-                        return cli_getopt_error(cli, c, argv);
-                }
-        if (optind >= argc)
-                return cli_usage(cli, "missing CONTAINER (see 'quilt %s --help')", cli->verb);
-        if (argc - optind > 1)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-        return 0;
-}
-
 /* Exit codes mean something only once the command has ended. */
 static bool status_ended(Quilt__ContainerStatus s) {
         return s == QUILT__CONTAINER_STATUS__EXITED || s == QUILT__CONTAINER_STATUS__FAILED;
@@ -520,21 +486,22 @@ static const char status_usage[] =
 
 int verb_status(Cli *cli, int argc, char *argv[]) {
         _cleanup_reply_ ProtobufCMessage *m = NULL;
+        const char *ref;
         bool by_name;
         int r;
 
-        r = parse_container_query(cli, argc, argv, status_usage, &by_name);
+        r = cli_parse_container_args(cli, argc, argv, status_usage, true, &ref, &by_name);
         if (r == CLI_HELP_SHOWN)
                 return CLI_EXIT_SUCCESS;
         if (r != 0)
                 return r;
 
-        r = get_status(cli, argv[optind], by_name, &m);
+        r = get_status(cli, ref, by_name, &m);
         if (r != 0)
                 return r;
         if (cli->json)
                 return cli_print_json(cli, m);
-        print_status((const Quilt__GetContainerStatusResponse *) m, argv[optind]);
+        print_status((const Quilt__GetContainerStatusResponse *) m, ref);
         return CLI_EXIT_SUCCESS;
 }
 
@@ -554,23 +521,24 @@ int verb_inspect(Cli *cli, int argc, char *argv[]) {
         _cleanup_reply_ ProtobufCMessage *status = NULL, *network = NULL;
         const Quilt__GetContainerStatusResponse *s;
         const Quilt__ContainerNetworkConfig *n;
+        const char *ref;
         bool by_name;
         int r;
 
-        r = parse_container_query(cli, argc, argv, inspect_usage, &by_name);
+        r = cli_parse_container_args(cli, argc, argv, inspect_usage, true, &ref, &by_name);
         if (r == CLI_HELP_SHOWN)
                 return CLI_EXIT_SUCCESS;
         if (r != 0)
                 return r;
 
-        r = get_status(cli, argv[optind], by_name, &status);
+        r = get_status(cli, ref, by_name, &status);
         if (r != 0)
                 return r;
         s = (const Quilt__GetContainerStatusResponse *) status;
 
         /* GetContainerNetwork has no name field; the id (or the name, which quiltd
          * resolves too) goes into container_id. */
-        net_req.container_id = isempty(s->container_id) ? argv[optind] : s->container_id;
+        net_req.container_id = isempty(s->container_id) ? (char *) ref : s->container_id;
         r = cli_call(cli, "GetContainerNetwork", &net_req.base, 0, &network);
         if (r != 0)
                 return r;
@@ -589,7 +557,7 @@ int verb_inspect(Cli *cli, int argc, char *argv[]) {
                 return CLI_EXIT_SUCCESS;
         }
 
-        print_status(s, argv[optind]);
+        print_status(s, ref);
         printf("Network:\n");
         if (!n) {
                 printf("  (none)\n");

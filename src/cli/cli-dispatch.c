@@ -120,3 +120,42 @@ int cli_parse_simple(Cli *cli, int argc, char *argv[], const char *usage, bool j
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind + max_args]);
         return 0;
 }
+
+int cli_parse_container_args(Cli *cli, int argc, char *argv[], const char *usage, bool required,
+                             const char **ret_container, bool *ret_by_name) {
+        enum {
+                ARG_JSON = 0x100,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "by-name", no_argument, NULL, 'n' },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        bool by_name = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":hn", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(usage, stdout);
+                        return CLI_HELP_SHOWN;
+                case 'n':
+                        by_name = true;
+                        break;
+                case ARG_JSON:
+                        cli->json = true;
+                        break;
+                default:
+                        return cli_getopt_error(cli, c, argv);
+                }
+        if (required && optind >= argc)
+                return cli_usage(cli, "missing CONTAINER (see 'quilt %s --help')", cli->verb);
+        if (argc - optind > 1)
+                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+
+        *ret_container = optind < argc ? argv[optind] : NULL;
+        if (ret_by_name)
+                *ret_by_name = by_name;
+        return 0;
+}

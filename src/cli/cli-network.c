@@ -70,40 +70,20 @@ static const char network_inspect_usage[] =
         "  -h, --help      show this help\n";
 
 static int network_inspect(Cli *cli, int argc, char *argv[]) {
-        enum {
-                ARG_JSON = 0x100,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "by-name", no_argument, NULL, 'n' },
-                { "json", no_argument, NULL, ARG_JSON },
-                {},
-        };
         Quilt__GetContainerNetworkRequest req = QUILT__GET_CONTAINER_NETWORK_REQUEST__INIT;
         _cleanup_reply_ ProtobufCMessage *m = NULL;
         const Quilt__ContainerNetworkConfig *n;
-        int c, r;
+        const char *container;
+        int r;
 
-        while ((c = getopt_long(argc, argv, ":hn", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(network_inspect_usage, stdout);
-                        return CLI_EXIT_SUCCESS;
-                case 'n':
-                        break;
-                case ARG_JSON:
-                        cli->json = true;
-                        break;
-                default:
-                        return cli_getopt_error(cli, c, argv);
-                }
-        if (optind >= argc)
-                return cli_usage(cli, "missing CONTAINER (see 'quilt network inspect --help')");
-        if (argc - optind > 1)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+        r = cli_parse_container_args(cli, argc, argv, network_inspect_usage, true, &container, NULL);
+        if (r == CLI_HELP_SHOWN)
+                return CLI_EXIT_SUCCESS;
+        if (r != 0)
+                return r;
 
         /* The request has only container_id; quiltd resolves names there too. */
-        req.container_id = argv[optind];
+        req.container_id = (char *) container;
         r = cli_call(cli, "GetContainerNetwork", &req.base, 0, &m);
         if (r != 0)
                 return r;

@@ -77,6 +77,13 @@ int cli_not_supported(Cli *cli, const char *what);
 int cli_parse_simple(Cli *cli, int argc, char *argv[], const char *usage, bool json_ok, int min_args,
                      int max_args);
 
+/* Option parsing for verbs that address one container: -n/--by-name (for compatibility),
+ * --json, -h/--help, and CONTAINER (optional unless required). *ret_container is NULL when
+ * an optional CONTAINER was not given; ret_by_name may be NULL. Returns 0, CLI_HELP_SHOWN,
+ * or CLI_EXIT_USAGE after printing why. */
+int cli_parse_container_args(Cli *cli, int argc, char *argv[], const char *usage, bool required,
+                             const char **ret_container, bool *ret_by_name);
+
 /* Turns getopt_long()'s '?' and ':' (optstring starting with ':' or "+:", opterr = 0)
  * into a one-line usage error naming the option; returns CLI_EXIT_USAGE. */
 int cli_getopt_error(Cli *cli, int c, char *argv[]);
