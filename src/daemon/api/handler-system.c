@@ -4,7 +4,6 @@
 
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
-#include <time.h>
 
 #include "api-handlers.h"
 #include "log.h"
@@ -12,13 +11,7 @@
 #include "quilt-build.h"
 #include "quilt.pb-c.h"
 #include "store.h"
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
+#include "time-util.h"
 
 typedef int (*HealthProbe)(Manager *m, char **ret_message);
 
