@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "quilt-build.h"
+#include "proto-map.h"
 #include "quilt.pb-c.h"
 #include "store.h"
 #include "time-util.h"
@@ -111,23 +112,15 @@ int api_get_health(Manager *m, ApiCall *call) {
         return 0;
 }
 
-/* Appends one key/value entry to a map<string,string> field. */
-#define MAP_PUT(msg, field, entry_type, entry_init, k, v)                                        \
-        ({                                                                                        \
-                int _r_ = -ENOMEM;                                                                \
-                entry_type *_e_ = malloc(sizeof(entry_type));                                     \
-                if (_e_) {                                                                        \
-                        entry_init(_e_);                                                          \
-                        _e_->key = strdup(k);                                                     \
-                        _e_->value = strdup(v);                                                   \
-                        (msg)->field[(msg)->n_##field++] = _e_;                                   \
-                        _r_ = _e_->key && _e_->value ? 0 : -ENOMEM;                               \
-                }                                                                                 \
-                _r_;                                                                              \
-        })
+static int feature_put(Quilt__GetSystemInfoResponse *reply, const char *key, const char *value) {
+        return proto_map_put((void ***) &reply->features, &reply->n_features,
+                             &quilt__get_system_info_response__features_entry__descriptor, key, value);
+}
 
-typedef Quilt__GetSystemInfoResponse__FeaturesEntry FeatureEntry;
-typedef Quilt__GetSystemInfoResponse__LimitsEntry LimitEntry;
+static int limit_put(Quilt__GetSystemInfoResponse *reply, const char *key, const char *value) {
+        return proto_map_put((void ***) &reply->limits, &reply->n_limits,
+                             &quilt__get_system_info_response__limits_entry__descriptor, key, value);
+}
 
 static int read_ulong_file(const char *path, unsigned long *ret) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -161,44 +154,31 @@ int api_get_system_info(Manager *m, ApiCall *call) {
                 reply->runtime = NULL;
         reply->start_time = m->start_realtime_usec / USEC_PER_MSEC;
 
-        reply->features = calloc(8, sizeof(FeatureEntry *));
-        reply->limits = calloc(4, sizeof(LimitEntry *));
-        if (!reply->version || !reply->runtime || !reply->features || !reply->limits)
+        if (!reply->version || !reply->runtime)
                 return api_call_fail_errno(call, ENOMEM, "Out of memory.");
 
         snprintf(buf, sizeof buf, "%d", cgroup_layout_version(m->host.cgroup_layout));
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "backend", quilt_backend_to_string(m->host.backend));
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "cgroup_version", buf);
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "cgroup_layout", cgroup_layout_to_string(m->host.cgroup_layout));
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "systemd", m->host.systemd_booted ? "yes" : "no");
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "socket_activated", m->socket_activated ? "yes" : "no");
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "storage", "sqlite");
+        r |= feature_put(reply, "backend", quilt_backend_to_string(m->host.backend));
+        r |= feature_put(reply, "cgroup_version", buf);
+        r |= feature_put(reply, "cgroup_layout", cgroup_layout_to_string(m->host.cgroup_layout));
+        r |= feature_put(reply, "systemd", m->host.systemd_booted ? "yes" : "no");
+        r |= feature_put(reply, "socket_activated", m->socket_activated ? "yes" : "no");
+        r |= feature_put(reply, "storage", "sqlite");
         snprintf(buf, sizeof buf, "%d", store_schema_version(m->store));
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "schema_version", buf);
-        r |= MAP_PUT(reply, features, FeatureEntry, quilt__get_system_info_response__features_entry__init,
-                     "api", "grpc,http");
+        r |= feature_put(reply, "schema_version", buf);
+        r |= feature_put(reply, "api", "grpc,http");
 
         /* Limits of the host, as facts: what containers can be given in total. */
         if (sysinfo(&si) >= 0) {
                 snprintf(buf, sizeof buf, "%llu",
                          (unsigned long long) si.totalram * si.mem_unit / (1024 * 1024));
-                r |= MAP_PUT(reply, limits, LimitEntry, quilt__get_system_info_response__limits_entry__init,
-                             "memory_total_mb", buf);
+                r |= limit_put(reply, "memory_total_mb", buf);
         }
         snprintf(buf, sizeof buf, "%ld", sysconf(_SC_NPROCESSORS_ONLN));
-        r |= MAP_PUT(reply, limits, LimitEntry, quilt__get_system_info_response__limits_entry__init, "cpu_count",
-                     buf);
+        r |= limit_put(reply, "cpu_count", buf);
         if (read_ulong_file("/proc/sys/kernel/pid_max", &pid_max) >= 0) {
                 snprintf(buf, sizeof buf, "%lu", pid_max);
-                r |= MAP_PUT(reply, limits, LimitEntry, quilt__get_system_info_response__limits_entry__init,
-                             "pid_max", buf);
+                r |= limit_put(reply, "pid_max", buf);
         }
         if (r != 0)
                 return api_call_fail_errno(call, ENOMEM, "Out of memory.");
