@@ -51,6 +51,28 @@ static const char *const migrations[] = {
         "        exited_at          INTEGER\n"
         ");\n"
         "CREATE INDEX containers_state ON containers (state);\n",
+
+        /* 2: the container runtime.
+         * images: what image-store.c has unpacked. containers gains what a running
+         * container needs to be found again after quiltd restarts (the monitor's pid and
+         * its start time in clock ticks since boot, which tells a reused pid apart), the
+         * user, and the resolved lower layer. namespaces (from 1) holds the JSON array of
+         * namespaces shared with the host. */
+        "CREATE TABLE images (\n"
+        "        name        TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),\n"
+        "        source      TEXT NOT NULL,\n"
+        "        rootfs_path TEXT NOT NULL,\n"
+        "        size_bytes  INTEGER NOT NULL DEFAULT 0,\n"
+        "        builtin     INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1)),\n"
+        "        source_mtime INTEGER,\n"
+        "        source_size INTEGER,\n"
+        "        created_at  INTEGER NOT NULL\n"
+        ");\n"
+        "ALTER TABLE containers ADD COLUMN user TEXT;\n"
+        "ALTER TABLE containers ADD COLUMN image_rootfs TEXT;\n"
+        "ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;\n"
+        "ALTER TABLE containers ADD COLUMN monitor_start_time INTEGER;\n"
+        "CREATE INDEX containers_image ON containers (image);\n",
 };
 
 int store_schema_version_latest(void) {

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The contract between quiltd and quilt-monitor: what a container is to run
+ * (config.json), how the monitor reports progress while quiltd listens (a pipe), and the
+ * exit record it leaves behind for a quiltd that may have restarted meanwhile (exit.json).
+ *
+ * Directories of a container <id> (/run/quilt and /var/lib/quilt are quiltd.conf's
+ * RuntimeDirectory= and StateDirectory=):
+ *   /run/quilt/containers/<id>/         (run_dir, mode 0700)
+ *        config.json                    written by quiltd before spawning the monitor
+ *        monitor.log                    the monitor's own stderr (diagnostics)
+ *        exit.json                      written by the monitor, atomically, before it exits
+ *   /var/lib/quilt/containers/<id>/     (state_dir, mode 0700)
+ *        upper/ work/                   the overlayfs upper and work dirs (kept until rm)
+ *        rootfs/                        empty mount point; the overlay is mounted there
+ *                                       inside the container's mount namespace only, so the
+ *                                       host never sees a container mount
+ *        container.log                  output, when log.driver is "file"
+ *
+ * Spawning (quiltd, with posix_spawn, a clean environment and these fds):
+ *   argv   quilt-monitor <run_dir>
+ *   fd 0   /dev/null
+ *   fd 1,2 <run_dir>/monitor.log (O_APPEND)
+ *   fd 3   control pipe, read end. quiltd writes "go\n" once the monitor's pid is in the
+ *          container's cgroup (cgroupfs dir written, or the systemd scope's job done).
+ *          EOF before "go" means quiltd gave up: the monitor exits 1 and starts nothing.
+ *   fd 4   report pipe, write end. The monitor writes exactly one line and closes it:
+ *            "running <init-pid>\n"   the user's command has been exec()ed (or, with an
+ *                                     empty argv, init is up and waiting)
+ *            "failed <message>\n"     setup failed; nothing runs; exit.json says why too
+ *          quiltd may have gone away by then: the monitor ignores EPIPE.
+ *
+ * The monitor then holds the container's stdout/stderr, writes the log, reaps init (it is
+ * a child subreaper), and when init has exited kills what is left in the payload cgroup,
+ * drains the output, writes exit.json and exits 0. quiltd learns about the exit from a
+ * pidfd of the monitor (also after a restart: the monitor's pid and start time are in
+ * SQLite) and reads exit.json. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+#define CONTAINER_REPORT_RUNNING "running"
+#define CONTAINER_REPORT_FAILED "failed"
+
+typedef enum ContainerNamespace {
+        CONTAINER_NS_PID = 1 << 0,
+        CONTAINER_NS_MOUNT = 1 << 1,
+        CONTAINER_NS_UTS = 1 << 2,
+        CONTAINER_NS_IPC = 1 << 3,
+        CONTAINER_NS_NET = 1 << 4,
+        CONTAINER_NS_CGROUP = 1 << 5,
+        CONTAINER_NS_ALL = (1 << 6) - 1,
+} ContainerNamespace;
+
+/* "pid", "mount", "uts", "ipc", "network", "cgroup" ("net" is accepted too). */
+const char *container_namespace_to_string(ContainerNamespace ns);
+ContainerNamespace container_namespace_from_string(const char *s); /* 0 if unknown */
+
+typedef struct ContainerRlimit {
+        int resource; /* RLIMIT_NOFILE, ... */
+        uint64_t soft;
+        uint64_t hard;
+} ContainerRlimit;
+
+typedef enum ContainerLogDriver {
+        CONTAINER_LOG_FILE,    /* <state_dir>/container.log, "<usec> <stdout|stderr> <line>\n" */
+        CONTAINER_LOG_JOURNAL, /* native journal entries (systemd backend) */
+} ContainerLogDriver;
+
+typedef struct ContainerSpec {
+        char *id;       /* the UUID */
+        char *name;     /* also the hostname */
+        char *run_dir;
+        char *state_dir;
+
+        /* The leaf cgroup quiltd put the monitor in: "quilt-<id>.scope" or "quilt-<id>". In
+         * every hierarchy where the monitor's own cgroup path ends in this name, the monitor
+         * creates "supervisor" (itself) and "payload" (init and the user's processes). */
+        char *cgroup_leaf;
+
+        /* overlayfs: lower is the image's read-only rootfs; upper, work and target are
+         * under state_dir. */
+        char *rootfs_lower;
+        char *rootfs_upper;
+        char *rootfs_work;
+        char *rootfs_target;
+
+        char **argv;          /* empty: init waits for a signal (async containers) */
+        char **env;           /* complete "KEY=VALUE" list, PATH included */
+        char *working_directory;
+        char *user;           /* "uid[:gid]" or names from the image; NULL = root */
+
+        unsigned namespaces;  /* ContainerNamespace bits to create */
+        char **capabilities;  /* "CAP_CHOWN", ... : bounding, permitted, effective set */
+        bool no_new_privileges;
+        bool seccomp;         /* the default filter; false = unconfined */
+        ContainerRlimit *rlimits;
+        size_t n_rlimits;
+
+        ContainerLogDriver log_driver;
+        char *log_path;       /* CONTAINER_LOG_FILE */
+        uint64_t log_max_bytes; /* rotated to <log_path>.1 beyond this */
+} ContainerSpec;
+
+ContainerSpec *container_spec_free(ContainerSpec *spec);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ContainerSpec *, container_spec_free);
+
+/* Docker's default capability set, NULL-terminated. */
+extern const char *const container_default_capabilities[];
+
+/* Writes spec to path atomically (temporary file + rename), mode 0600. */
+int container_spec_save(const ContainerSpec *spec, const char *path);
+/* Reads and validates a spec; -EINVAL (with a logged reason) for anything malformed. */
+int container_spec_load(const char *path, ContainerSpec **ret);
+
+/* What the monitor leaves in exit.json. */
+typedef struct ContainerExit {
+        bool started;        /* the command was exec()ed */
+        int exit_code;       /* valid when exit_signal == 0 */
+        int exit_signal;     /* the signal that killed the command, 0 if it exited */
+        bool oom_killed;     /* the cgroup's oom_kill counter rose while it ran */
+        uint64_t started_usec;
+        uint64_t exited_usec;
+        char *error;         /* setup failure (the "failed" report), or NULL */
+} ContainerExit;
+
+void container_exit_done(ContainerExit *e);
+int container_exit_save(const ContainerExit *e, const char *path); /* atomic */
+int container_exit_load(const char *path, ContainerExit *ret);      /* -ENOENT if absent */
