@@ -15,6 +15,8 @@ set -u
 BUILD_DIR=${QUILT_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 QUILTD_BIN=$BUILD_DIR/src/daemon/quiltd
 QUILT_BIN=$BUILD_DIR/src/cli/quilt
+# quiltd runs the container monitor from the build tree, not from libexecdir.
+export QUILT_MONITOR=$BUILD_DIR/src/monitor/quilt-monitor
 
 TAP_N=0
 TAP_FAILED=0

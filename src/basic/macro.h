@@ -22,6 +22,9 @@
 #define _const_ __attribute__((const))
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
+/* calloc() for n objects of type t. */
+#define new0(t, n) ((t *) calloc((n), sizeof(t)))
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -6,6 +6,10 @@
 
 #include "api-grpc.h"
 #include "api-http.h"
+#include "cgroup-backend.h"
+#include "image-store.h"
+#include "runtime.h"
+#include "fs-util.h"
 #include "log.h"
 #include "manager-listen.h"
 #include "manager.h"
@@ -126,28 +130,14 @@ Manager *manager_free(Manager *m) {
         free(m->activation_fds);
         strv_free(m->activation_names);
         sd_event_source_unref(m->idle_timer);
+        /* Containers keep running: the runtime only lets go of its monitors. */
+        runtime_free(m->runtime);
+        cgroup_backend_free(m->cgroups);
+        image_store_free(m->images);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
         return mfree(m);
-}
-
-static int mkdir_p_mode(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
 }
 
 static int manager_setup_directories(Manager *m) {
@@ -167,15 +157,44 @@ static int manager_setup_directories(Manager *m) {
 
                 if (asprintf(&p, "%s%s", m->config->state_dir, state_dirs[i].subdir) < 0)
                         return log_oom();
-                r = mkdir_p_mode(p, state_dirs[i].mode);
+                r = mkdir_p(p, state_dirs[i].mode);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create %s: %m", p);
         }
 
-        r = mkdir_p_mode(m->config->runtime_dir, 0755);
+        r = mkdir_p(m->config->runtime_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", m->config->runtime_dir);
         return 0;
+}
+
+static int manager_setup_runtime(Manager *m) {
+        _cleanup_free_ char *images_dir = NULL, *run_containers = NULL;
+        int r;
+
+        if (asprintf(&images_dir, "%s/images", m->config->state_dir) < 0 ||
+            asprintf(&run_containers, "%s/containers", m->config->runtime_dir) < 0)
+                return log_oom();
+
+        r = mkdir_p(run_containers, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", run_containers);
+
+        r = image_store_new(m->store, images_dir, &m->images);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the image store %s: %m", images_dir);
+
+        r = cgroup_backend_new(m->event, &m->host, &m->cgroups);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the %s cgroup backend: %m",
+                                       quilt_backend_to_string(m->host.backend));
+
+        r = runtime_new(m, &m->runtime);
+        if (r < 0)
+                return r;
+
+        /* Before READY=1: every command must see containers as they really are. */
+        return runtime_reconcile(m->runtime);
 }
 
 int manager_startup(Manager *m) {
@@ -191,6 +210,10 @@ int manager_startup(Manager *m) {
         r = store_open(db_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %m", db_path);
+
+        r = manager_setup_runtime(m);
+        if (r < 0)
+                return r;
 
         r = api_grpc_new(m, &m->grpc);
         if (r < 0)

@@ -14,12 +14,18 @@
 
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
+typedef struct CgroupBackend CgroupBackend;
+typedef struct ImageStore ImageStore;
+typedef struct Runtime Runtime;
 typedef struct Store Store;
 
 typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
+        ImageStore *images;
+        CgroupBackend *cgroups;
+        Runtime *runtime;
         ApiGrpc *grpc;
         ApiHttp *http;
         HostInfo host;

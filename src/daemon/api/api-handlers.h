@@ -7,3 +7,14 @@
 
 int api_get_health(Manager *m, ApiCall *call);
 int api_get_system_info(Manager *m, ApiCall *call);
+
+int api_create_container(Manager *m, ApiCall *call);
+int api_get_container_status(Manager *m, ApiCall *call);
+int api_get_container_logs(Manager *m, ApiCall *call);
+int api_stop_container(Manager *m, ApiCall *call);
+int api_remove_container(Manager *m, ApiCall *call);
+int api_start_container(Manager *m, ApiCall *call);
+int api_kill_container(Manager *m, ApiCall *call);
+int api_get_container_by_name(Manager *m, ApiCall *call);
+int api_list_containers(Manager *m, ApiCall *call);
+int api_wait_container(Manager *m, ApiCall *call);

@@ -17,6 +17,16 @@ static const struct {
 } handlers[] = {
         { "GetHealth", api_get_health },
         { "GetSystemInfo", api_get_system_info },
+        { "CreateContainer", api_create_container },
+        { "GetContainerStatus", api_get_container_status },
+        { "GetContainerLogs", api_get_container_logs },
+        { "StopContainer", api_stop_container },
+        { "RemoveContainer", api_remove_container },
+        { "StartContainer", api_start_container },
+        { "KillContainer", api_kill_container },
+        { "GetContainerByName", api_get_container_by_name },
+        { "ListContainers", api_list_containers },
+        { "WaitContainer", api_wait_container },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */

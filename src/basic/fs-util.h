@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small filesystem helpers. */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p: parents get 0755, the last component mode. An existing directory is fine. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* rm -rf that stays on path's filesystem and never follows symbolic links: what a
+ * container wrote into its upper dir (links to /, other mounts) cannot redirect it. A
+ * missing path is not an error. */
+int rm_rf(const char *path);
+
+/* Reads a whole (small) file into a NUL-terminated buffer. */
+int read_full_file(const char *path, char **ret, size_t *ret_size);
+
+/* Writes contents to path through a temporary file in the same directory and rename(),
+ * so readers see the old or the new file, never half of one. */
+int write_file_atomic(const char *path, const char *contents, mode_t mode);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "macro.h"
+#include "proc-util.h"
+
+int pid_get_start_time(pid_t pid, uint64_t *ret) {
+        _cleanup_free_ char *stat = NULL;
+        char path[64];
+        const char *p;
+        uint64_t v;
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        r = read_full_file(path, &stat, NULL);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+
+        /* comm (field 2) may contain spaces and parentheses: count fields after the last ')'. */
+        p = strrchr(stat, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        /* After ')' come fields 3..; the start time is field 22, the 20th of those. */
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EBADMSG;
+        }
+        if (sscanf(p, " %" SCNu64, &v) != 1)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int pidfd_open_pid(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        return fd < 0 ? -errno : fd;
+}
+
+int pidfd_signal(int pidfd, int sig) {
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}

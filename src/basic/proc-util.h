@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The start time of pid in clock ticks since boot (field 22 of /proc/<pid>/stat): with the
+ * pid, it names one process for the lifetime of the system, so a recorded pid that has
+ * been reused by something else is told apart. -ESRCH if pid does not exist. */
+int pid_get_start_time(pid_t pid, uint64_t *ret);
+
+/* pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 wraps but older ones do not. */
+int pidfd_open_pid(pid_t pid);
+int pidfd_signal(int pidfd, int sig);

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <string.h>
+
+#include "cgroup-backend.h"
+#include "handler-container-util.h"
+#include "manager.h"
+#include "proto-map.h"
+#include "runtime.h"
+#include "store.h"
+
+int container_lookup(ApiCall *call, const char *container_id, const char *container_name, ContainerRecord *ret) {
+        Manager *m = call->manager;
+        _cleanup_free_ char *id = NULL;
+        const char *ref = !isempty(container_name) ? container_name : container_id;
+        int r;
+
+        if (isempty(ref))
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "no container given: set container_id (an id, a unique id prefix or a name)");
+
+        r = store_container_resolve(m->store, ref, &id);
+        /* By name means by name: a name-shaped id prefix must not match. */
+        if (r >= 0 && !isempty(container_name)) {
+                r = store_container_get(m->store, id, ret);
+                if (r >= 0 && !streq(ret->name, container_name)) {
+                        container_record_done(ret);
+                        r = -ENOENT;
+                }
+        } else if (r >= 0)
+                r = store_container_get(m->store, id, ret);
+
+        if (r == -ENOENT)
+                return api_call_fail(call, QUILT_STATUS_NOT_FOUND, "container '%s' not found", ref);
+        if (r == -ENOTUNIQ)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "'%s' matches more than one container id; give more of the id", ref);
+        if (r < 0)
+                return api_call_fail_errno(call, r, "failed to look up container '%s': %m", ref);
+        return 0;
+}
+
+Quilt__ContainerStatus container_status_to_proto(ContainerState s) {
+        switch (s) {
+        case CONTAINER_RUNNING:
+                return QUILT__CONTAINER_STATUS__RUNNING;
+        case CONTAINER_EXITED:
+                return QUILT__CONTAINER_STATUS__EXITED;
+        case CONTAINER_FAILED:
+                return QUILT__CONTAINER_STATUS__FAILED;
+        default:
+                return QUILT__CONTAINER_STATUS__PENDING;
+        }
+}
+
+static char **strv_dup_n(char **l, size_t *ret_n) {
+        size_t n = 0;
+        char **copy;
+
+        for (char **i = l; i && *i; i++)
+                n++;
+        copy = calloc(n + 1, sizeof(char *));
+        if (!copy)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(copy[i] = strdup(l[i])))
+                        return strv_free(copy);
+        *ret_n = n;
+        return copy;
+}
+
+static char *strdup_or_empty(const char *s) {
+        return strdup(strempty(s));
+}
+
+Quilt__ContainerInfo *container_info_from_record(Manager *m, const ContainerRecord *c) {
+        _cleanup_proto_ ProtobufCMessage *owned = NULL;
+        Quilt__ContainerInfo *info;
+
+        info = new0(Quilt__ContainerInfo, 1);
+        if (!info)
+                return NULL;
+        quilt__container_info__init(info);
+        owned = &info->base;
+
+        info->status = container_status_to_proto(c->state);
+        info->pid = c->pid;
+        info->exit_code = c->exit_code;
+        info->exit_signal = c->exit_signal;
+        info->oom_killed = c->oom_killed;
+        info->created_at = c->created_usec / USEC_PER_SEC;
+        info->started_at = c->started_usec / USEC_PER_SEC;
+        info->exited_at = c->exited_usec / USEC_PER_SEC;
+        info->memory_limit_bytes = c->memory_limit_bytes;
+        info->cpu_limit_percent = (float) c->cpu_quota_percent;
+        info->pids_limit = c->pids_limit;
+        info->auto_remove = c->ephemeral;
+        info->async_mode = c->async_mode;
+        info->monitor_pid = c->monitor_pid;
+
+        /* protobuf-c wants "" rather than NULL for unset strings in messages it frees. */
+        if (!(info->container_id = strdup_or_empty(c->id)) || !(info->name = strdup_or_empty(c->name)) ||
+            !(info->rootfs_path = strdup_or_empty(c->rootfs_path)) || !(info->ip_address = strdup("")) ||
+            !(info->image = strdup_or_empty(c->image)) ||
+            !(info->working_directory = strdup_or_empty(c->working_directory)) ||
+            !(info->user = strdup_or_empty(c->user)) || !(info->error_message = strdup_or_empty(c->error_message)))
+                return NULL;
+
+        if (!(info->command = strv_dup_n(c->command, &info->n_command)) ||
+            !(info->host_namespaces = strv_dup_n(c->host_namespaces, &info->n_host_namespaces)))
+                return NULL;
+
+        for (char **i = c->labels; i && i[0] && i[1]; i += 2)
+                if (proto_map_put((void ***) &info->labels, &info->n_labels,
+                                  &quilt__container_info__labels_entry__descriptor, i[0], i[1]) < 0)
+                        return NULL;
+        for (char **i = c->environment; i && *i; i++) {
+                const char *eq = strchr(*i, '=');
+                _cleanup_free_ char *key = eq ? strndup(*i, eq - *i) : NULL;
+
+                if (!key || proto_map_put((void ***) &info->environment, &info->n_environment,
+                                          &quilt__container_info__environment_entry__descriptor, key, eq + 1) < 0)
+                        return NULL;
+        }
+
+        if (cgroup_backend_display_path(m->cgroups, c->id, &info->cgroup) < 0)
+                info->cgroup = strdup("");
+        if (!info->cgroup)
+                return NULL;
+
+        TAKE_PTR(owned);
+        return info;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Private to src/daemon/runtime/: the Runtime and the Container it keeps for every
+ * container whose monitor is alive. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "cgroup-backend.h"
+#include "runtime.h"
+
+typedef struct Container Container;
+
+typedef struct Waiter {
+        RuntimeCallback callback;
+        void *userdata;
+        struct Waiter *next;
+} Waiter;
+
+struct Container {
+        Runtime *runtime;
+        char *id;
+        char *name;
+
+        ContainerState state;   /* PENDING until the monitor reports "running", then RUNNING */
+        bool remove_on_failure; /* a synchronous create: failing to start removes it */
+        bool remove_on_exit;    /* --rm, or rm --force waiting for the exit */
+
+        pid_t monitor_pid;
+        int monitor_pidfd;
+        sd_event_source *monitor_source;
+
+        pid_t init_pid;
+        int init_pidfd;
+
+        int control_fd;         /* "go" to the monitor; closed once sent */
+        int report_fd;          /* the monitor's one-line report */
+        sd_event_source *report_source;
+        char report[512];
+        size_t report_len;
+
+        char *failure;          /* why it did not start, when known before the monitor exits */
+        CgroupAttach *attach;
+        sd_event_source *kill_timer;
+
+        Waiter *start_waiters;  /* told when it runs or could not start */
+        Waiter *exit_waiters;   /* told when it no longer runs */
+
+        Container *next, *prev;
+};
+
+struct Runtime {
+        Manager *manager;
+        sd_event *event;
+        Container *containers;
+        char *monitor_path;
+};
+
+/* runtime-spawn.c: writes config.json and spawns quilt-monitor for record. The monitor
+ * waits on *ret_control_fd for "go" and reports on *ret_report_fd (both O_CLOEXEC, the
+ * report end non-blocking). */
+int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
+                          int *ret_report_fd);
+
+/* runtime-spawn.c: removes the container's directories. */
+int runtime_remove_directories(Runtime *r, const char *id);

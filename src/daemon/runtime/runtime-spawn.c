@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* From a container row to a quilt-monitor process: the directories, config.json, and a
+ * posix_spawn() with a clean environment and exactly the fds of container-spec.h. quiltd
+ * is multi-threaded, so nothing but exec happens in the child (posix_spawn uses
+ * CLONE_VFORK). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup-backend.h"
+#include "container-spec.h"
+#include "fs-util.h"
+#include "log.h"
+#include "manager.h"
+#include "runtime-internal.h"
+
+/* The output log is rotated beyond this (one old file kept). */
+#define CONTAINER_LOG_MAX_BYTES (8U * 1024U * 1024U)
+/* Open files in the container: what most distributions give a login session. */
+#define CONTAINER_NOFILE 1024U
+
+static const char *const container_default_env[] = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "container=quilt",
+        NULL,
+};
+
+int runtime_state_dir(Runtime *r, const char *id, char **ret) {
+        return asprintf(ret, "%s/containers/%s", r->manager->config->state_dir, id) < 0 ? -ENOMEM : 0;
+}
+
+int runtime_run_dir(Runtime *r, const char *id, char **ret) {
+        return asprintf(ret, "%s/containers/%s", r->manager->config->runtime_dir, id) < 0 ? -ENOMEM : 0;
+}
+
+static bool env_has_key(char **env, const char *entry) {
+        size_t k = strcspn(entry, "=");
+
+        for (char **i = env; i && *i; i++)
+                if (strncmp(*i, entry, k) == 0 && (*i)[k] == '=')
+                        return true;
+        return false;
+}
+
+/* The defaults, HOSTNAME and HOME, then the user's variables, which win. */
+static int build_env(const ContainerRecord *c, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        size_t n = 0, max = 4 + ELEMENTSOF(container_default_env);
+
+        for (char **i = c->environment; i && *i; i++)
+                max++;
+        env = calloc(max, sizeof(char *));
+        if (!env)
+                return -ENOMEM;
+
+        for (const char *const *i = container_default_env; *i; i++)
+                if (!env_has_key(c->environment, *i) && !(env[n++] = strdup(*i)))
+                        return -ENOMEM;
+        if (!env_has_key(c->environment, "HOSTNAME=") && asprintf(&env[n++], "HOSTNAME=%s", c->name) < 0) {
+                env[--n] = NULL;
+                return -ENOMEM;
+        }
+        /* For a non-root --user, init would have to read the image's passwd to know HOME;
+         * "/" is what Docker uses when it does not know better. */
+        if (!env_has_key(c->environment, "HOME=") && !(env[n++] = strdup(isempty(c->user) ? "HOME=/root" : "HOME=/")))
+                return -ENOMEM;
+        for (char **i = c->environment; i && *i; i++)
+                if (!(env[n++] = strdup(*i)))
+                        return -ENOMEM;
+
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static char **strv_copy(char **l) {
+        size_t n = 0;
+        char **copy;
+
+        for (char **i = l; i && *i; i++)
+                n++;
+        copy = calloc(n + 1, sizeof(char *));
+        if (!copy)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(copy[i] = strdup(l[i])))
+                        return strv_free(copy);
+        return copy;
+}
+
+static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir, const char *state_dir,
+                      ContainerSpec **ret) {
+        _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
+        int k;
+
+        spec = calloc(1, sizeof *spec);
+        if (!spec)
+                return -ENOMEM;
+
+        spec->namespaces = CONTAINER_NS_ALL;
+        for (char **i = c->host_namespaces; i && *i; i++)
+                spec->namespaces &= ~(unsigned) container_namespace_from_string(*i);
+
+        spec->no_new_privileges = true;
+        spec->seccomp = true;
+        spec->log_driver = CONTAINER_LOG_FILE;
+        spec->log_max_bytes = CONTAINER_LOG_MAX_BYTES;
+
+        spec->rlimits = calloc(1, sizeof(ContainerRlimit));
+        if (!spec->rlimits)
+                return -ENOMEM;
+        spec->rlimits[0] = (ContainerRlimit) { RLIMIT_NOFILE, CONTAINER_NOFILE, CONTAINER_NOFILE };
+        spec->n_rlimits = 1;
+
+        if (!(spec->id = strdup(c->id)) || !(spec->name = strdup(c->name)) || !(spec->run_dir = strdup(run_dir)) ||
+            !(spec->state_dir = strdup(state_dir)) || !(spec->rootfs_lower = strdup(c->image_rootfs)) ||
+            !(spec->working_directory = strdup(isempty(c->working_directory) ? "/" : c->working_directory)) ||
+            (c->user && !(spec->user = strdup(c->user))) || !(spec->argv = strv_copy(c->command)) ||
+            !(spec->capabilities = strv_copy((char **) container_default_capabilities)))
+                return -ENOMEM;
+
+        if (asprintf(&spec->rootfs_upper, "%s/upper", state_dir) < 0 ||
+            asprintf(&spec->rootfs_work, "%s/work", state_dir) < 0 ||
+            asprintf(&spec->rootfs_target, "%s/rootfs", state_dir) < 0 ||
+            asprintf(&spec->log_path, "%s/container.log", state_dir) < 0)
+                return -ENOMEM;
+
+        k = cgroup_backend_leaf_name(r->manager->cgroups, c->id, &spec->cgroup_leaf);
+        if (k < 0)
+                return k;
+        k = build_env(c, &spec->env);
+        if (k < 0)
+                return k;
+
+        *ret = TAKE_PTR(spec);
+        return 0;
+}
+
+static int make_directories(const char *run_dir, const char *state_dir) {
+        static const struct {
+                const char *sub;
+                mode_t mode;
+        } dirs[] = {
+                { "", 0700 },
+                { "/upper", 0755 }, /* becomes the container's "/": its mode is what the container sees */
+                { "/work", 0700 },
+                { "/rootfs", 0755 },
+        };
+        int r;
+
+        r = mkdir_p(run_dir, 0700);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s%s", state_dir, dirs[i].sub) < 0)
+                        return -ENOMEM;
+                r = mkdir_p(p, dirs[i].mode);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The monitor expects its pipes on fds 3 and 4. posix_spawn's dup2 onto the same number
+ * would keep O_CLOEXEC set, so make sure the source fds are elsewhere first. */
+static int fd_move_above(int fd, int min) {
+        int copy;
+
+        if (fd >= min)
+                return fd;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, min);
+        if (copy < 0)
+                return -errno;
+        safe_close(fd);
+        return copy;
+}
+
+static int spawn(const char *path, char *const argv[], int control_fd, int report_fd, const char *log_path,
+                 pid_t *ret_pid) {
+        /* Nothing of quiltd's environment reaches containers: not NOTIFY_SOCKET, LISTEN_*,
+         * INVOCATION_ID, WATCHDOG_* or JOURNAL_STREAM. */
+        static char *const envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                      NULL };
+        posix_spawn_file_actions_t actions;
+        posix_spawnattr_t attr;
+        sigset_t mask, all;
+        int r;
+
+        r = -posix_spawn_file_actions_init(&actions);
+        if (r < 0)
+                return r;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0) {
+                posix_spawn_file_actions_destroy(&actions);
+                return r;
+        }
+
+        (void) sigemptyset(&mask);
+        (void) sigfillset(&all);
+
+        /* Its own session: a Ctrl-C meant for a foreground quiltd must not reach the
+         * containers. Signals unblocked and at their defaults, whatever quiltd did with them. */
+        if ((r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                                           POSIX_SPAWN_SETSIGDEF)) < 0 ||
+            (r = -posix_spawnattr_setsigmask(&attr, &mask)) < 0 ||
+            (r = -posix_spawnattr_setsigdefault(&attr, &all)) < 0 ||
+            (r = -posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) < 0 ||
+            (r = -posix_spawn_file_actions_addopen(&actions, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&actions, 1, 2)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&actions, control_fd, 3)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&actions, report_fd, 4)) < 0 ||
+            (r = -posix_spawn_file_actions_addclosefrom_np(&actions, 5)) < 0)
+                goto finish;
+
+        r = -posix_spawn(ret_pid, path, &actions, &attr, argv, envp);
+
+finish:
+        posix_spawnattr_destroy(&attr);
+        posix_spawn_file_actions_destroy(&actions);
+        return r;
+}
+
+int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
+                          int *ret_report_fd) {
+        _cleanup_free_ char *run_dir = NULL, *state_dir = NULL, *config_path = NULL, *exit_path = NULL,
+                            *log_path = NULL;
+        _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
+        _cleanup_close_ int control_read = -EBADF, control_write = -EBADF, report_read = -EBADF,
+                            report_write = -EBADF;
+        int control[2], report[2];
+        pid_t pid;
+        int k;
+
+        if (runtime_run_dir(r, record->id, &run_dir) < 0 || runtime_state_dir(r, record->id, &state_dir) < 0 ||
+            asprintf(&config_path, "%s/config.json", run_dir) < 0 || asprintf(&exit_path, "%s/exit.json", run_dir) < 0 ||
+            asprintf(&log_path, "%s/monitor.log", run_dir) < 0)
+                return log_oom();
+
+        k = make_directories(run_dir, state_dir);
+        if (k < 0)
+                return log_error_errno(k, "Failed to create the directories of container %s: %m", record->id);
+
+        k = build_spec(r, record, run_dir, state_dir, &spec);
+        if (k < 0)
+                return log_error_errno(k, "Failed to build the configuration of container %s: %m", record->id);
+        k = container_spec_save(spec, config_path);
+        if (k < 0)
+                return log_error_errno(k, "Failed to write %s: %m", config_path);
+
+        /* The record of an earlier run would pass for this one's. */
+        if (unlink(exit_path) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "Failed to remove %s: %m", exit_path);
+
+        if (pipe2(control, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to create a pipe: %m");
+        control_read = control[0];
+        control_write = control[1];
+        if (pipe2(report, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to create a pipe: %m");
+        report_read = report[0];
+        report_write = report[1];
+
+        control_read = fd_move_above(TAKE_FD(control_read), 5);
+        report_write = fd_move_above(TAKE_FD(report_write), 5);
+        if (control_read < 0 || report_write < 0)
+                return log_error_errno(control_read < 0 ? control_read : report_write, "Failed to move a pipe: %m");
+        if (fcntl(report_read, F_SETFL, O_NONBLOCK) < 0)
+                return log_error_errno(errno, "Failed to make the report pipe non-blocking: %m");
+
+        k = spawn(r->monitor_path, (char *const[]) { (char *) "quilt-monitor", run_dir, NULL }, control_read,
+                  report_write, log_path, &pid);
+        if (k < 0)
+                return log_error_errno(k, "Failed to spawn %s: %m", r->monitor_path);
+
+        *ret_pid = pid;
+        *ret_control_fd = TAKE_FD(control_write);
+        *ret_report_fd = TAKE_FD(report_read);
+        return 0;
+}
+
+int runtime_remove_directories(Runtime *r, const char *id) {
+        _cleanup_free_ char *run_dir = NULL, *state_dir = NULL;
+        int k, ret = 0;
+
+        if (runtime_run_dir(r, id, &run_dir) < 0 || runtime_state_dir(r, id, &state_dir) < 0)
+                return -ENOMEM;
+
+        k = rm_rf(state_dir);
+        if (k < 0)
+                ret = log_error_errno(k, "Failed to remove %s: %m", state_dir);
+        k = rm_rf(run_dir);
+        if (k < 0 && ret == 0)
+                ret = log_error_errno(k, "Failed to remove %s: %m", run_dir);
+        return ret;
+}

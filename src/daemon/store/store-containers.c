@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "store-containers.h"
+#include "store-internal.h"
+
+static const char *const state_names[_CONTAINER_STATE_MAX] = {
+        [CONTAINER_PENDING] = "pending",
+        [CONTAINER_RUNNING] = "running",
+        [CONTAINER_EXITED] = "exited",
+        [CONTAINER_FAILED] = "failed",
+};
+
+const char *container_state_to_string(ContainerState s) {
+        if (s < 0 || s >= _CONTAINER_STATE_MAX)
+                return NULL;
+        return state_names[s];
+}
+
+ContainerState container_state_from_string(const char *s) {
+        for (ContainerState i = 0; i < _CONTAINER_STATE_MAX; i++)
+                if (s && streq(s, state_names[i]))
+                        return i;
+        return _CONTAINER_STATE_INVALID;
+}
+
+void container_record_done(ContainerRecord *c) {
+        if (!c)
+                return;
+        free(c->id);
+        free(c->name);
+        free(c->image);
+        free(c->image_rootfs);
+        strv_free(c->command);
+        strv_free(c->environment);
+        strv_free(c->labels);
+        free(c->working_directory);
+        free(c->user);
+        strv_free(c->host_namespaces);
+        free(c->error_message);
+        free(c->rootfs_path);
+        *c = (ContainerRecord) {};
+}
+
+void container_record_array_free(ContainerRecord *a, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                container_record_done(a + i);
+        free(a);
+}
+
+/* The JSON columns. argv and the namespace list are arrays; environment is an object
+ * (KEY → VALUE, so a key appears once); labels an object. */
+
+static char *json_dump_and_free(json_t *j) {
+        char *s;
+
+        if (!j)
+                return NULL;
+        s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        return s;
+}
+
+static char *strv_to_json_array(char **l) {
+        json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        for (char **i = l; i && *i; i++)
+                if (json_array_append_new(a, json_string(*i)) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return json_dump_and_free(a);
+}
+
+static char *env_to_json_object(char **env) {
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        for (char **i = env; i && *i; i++) {
+                const char *eq = strchr(*i, '=');
+                _cleanup_free_ char *key = eq ? strndup(*i, eq - *i) : NULL;
+
+                if (!key || json_object_set_new(o, key, json_string(eq + 1)) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
+        return json_dump_and_free(o);
+}
+
+static char *pairs_to_json_object(char **pairs) {
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        for (char **i = pairs; i && i[0] && i[1]; i += 2)
+                if (json_object_set_new(o, i[0], json_string(i[1])) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        return json_dump_and_free(o);
+}
+
+static int column_json(sqlite3_stmt *stmt, int column, json_t **ret) {
+        const char *text = (const char *) sqlite3_column_text(stmt, column);
+        json_t *j;
+
+        if (!text) {
+                *ret = NULL;
+                return 0;
+        }
+        j = json_loads(text, 0, NULL);
+        if (!j)
+                return -EBADMSG;
+        *ret = j;
+        return 0;
+}
+
+/* An array of strings, or (env) an object turned into "KEY=VALUE", or (pairs) an object
+ * turned into key, value, ... */
+typedef enum JsonShape { JSON_SHAPE_ARRAY, JSON_SHAPE_ENV, JSON_SHAPE_PAIRS } JsonShape;
+
+static int column_strv(sqlite3_stmt *stmt, int column, JsonShape shape, char ***ret) {
+        json_t *j = NULL, *v;
+        const char *key;
+        size_t n, i = 0;
+        char **l;
+        int r;
+
+        r = column_json(stmt, column, &j);
+        if (r < 0)
+                return r;
+        n = !j ? 0 : json_is_array(j) ? json_array_size(j) : json_object_size(j) * (shape == JSON_SHAPE_PAIRS ? 2 : 1);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l) {
+                json_decref(j);
+                return -ENOMEM;
+        }
+
+        if (j && json_is_array(j)) {
+                size_t idx;
+                json_array_foreach(j, idx, v) {
+                        if (!json_is_string(v) || !(l[i++] = strdup(json_string_value(v))))
+                                goto fail;
+                }
+        } else if (j && json_is_object(j)) {
+                json_object_foreach(j, key, v) {
+                        if (!json_is_string(v))
+                                goto fail;
+                        if (shape == JSON_SHAPE_ENV) {
+                                if (asprintf(&l[i++], "%s=%s", key, json_string_value(v)) < 0) {
+                                        l[--i] = NULL;
+                                        goto fail;
+                                }
+                        } else if (!(l[i++] = strdup(key)) || !(l[i++] = strdup(json_string_value(v))))
+                                goto fail;
+                }
+        }
+
+        json_decref(j);
+        *ret = l;
+        return 0;
+
+fail:
+        json_decref(j);
+        strv_free(l);
+        return -EBADMSG;
+}
+
+int store_container_insert(Store *s, const ContainerRecord *c) {
+        _cleanup_free_ char *command = NULL, *env = NULL, *labels = NULL, *ns = NULL;
+
+        assert(s);
+        assert(c);
+
+        command = strv_to_json_array(c->command);
+        env = env_to_json_object(c->environment);
+        labels = pairs_to_json_object(c->labels);
+        ns = strv_to_json_array(c->host_namespaces);
+        if (!command || !env || !labels || !ns)
+                return -ENOMEM;
+
+        return store_exec_bind(
+                s,
+                "INSERT INTO containers (id, name, image, image_rootfs, command, environment, labels,\n"
+                "        working_directory, user, namespaces, state, memory_limit_bytes, cpu_quota_percent,\n"
+                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at)\n"
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                "tttttttttttidibbti", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
+                c->working_directory, c->user, ns, container_state_to_string(c->state),
+                (int64_t) c->memory_limit_bytes, c->cpu_quota_percent, (int64_t) c->pids_limit, c->async_mode,
+                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec);
+}
+
+#define CONTAINER_COLUMNS                                                                          \
+        "id, name, image, image_rootfs, command, environment, labels, working_directory, user, "  \
+        "namespaces, state, exit_code, exit_signal, oom_killed, error_message, pid, monitor_pid, " \
+        "monitor_start_time, memory_limit_bytes, cpu_quota_percent, pids_limit, async_mode, "      \
+        "ephemeral, rootfs_path, created_at, started_at, exited_at"
+
+static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
+        _cleanup_(container_record_done) ContainerRecord c = {};
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        if ((r = store_column_strdup(stmt, 0, &c.id)) < 0 || (r = store_column_strdup(stmt, 1, &c.name)) < 0 ||
+            (r = store_column_strdup(stmt, 2, &c.image)) < 0 ||
+            (r = store_column_strdup(stmt, 3, &c.image_rootfs)) < 0 ||
+            (r = column_strv(stmt, 4, JSON_SHAPE_ARRAY, &c.command)) < 0 ||
+            (r = column_strv(stmt, 5, JSON_SHAPE_ENV, &c.environment)) < 0 ||
+            (r = column_strv(stmt, 6, JSON_SHAPE_PAIRS, &c.labels)) < 0 ||
+            (r = store_column_strdup(stmt, 7, &c.working_directory)) < 0 ||
+            (r = store_column_strdup(stmt, 8, &c.user)) < 0 ||
+            (r = column_strv(stmt, 9, JSON_SHAPE_ARRAY, &c.host_namespaces)) < 0 ||
+            (r = store_column_strdup(stmt, 10, &state)) < 0 ||
+            (r = store_column_strdup(stmt, 14, &c.error_message)) < 0 ||
+            (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0)
+                return r;
+
+        c.state = container_state_from_string(state);
+        if (c.state < 0)
+                return -EBADMSG;
+        c.exit_code = sqlite3_column_int(stmt, 11);
+        c.exit_signal = sqlite3_column_int(stmt, 12);
+        c.oom_killed = sqlite3_column_int(stmt, 13);
+        c.pid = sqlite3_column_int(stmt, 15);
+        c.monitor_pid = sqlite3_column_int(stmt, 16);
+        c.monitor_start_time = (uint64_t) sqlite3_column_int64(stmt, 17);
+        c.memory_limit_bytes = (uint64_t) sqlite3_column_int64(stmt, 18);
+        c.cpu_quota_percent = sqlite3_column_double(stmt, 19);
+        c.pids_limit = sqlite3_column_int64(stmt, 20);
+        c.async_mode = sqlite3_column_int(stmt, 21);
+        c.ephemeral = sqlite3_column_int(stmt, 22);
+        c.created_usec = (uint64_t) sqlite3_column_int64(stmt, 24);
+        c.started_usec = (uint64_t) sqlite3_column_int64(stmt, 25);
+        c.exited_usec = (uint64_t) sqlite3_column_int64(stmt, 26);
+
+        *ret = c;
+        c = (ContainerRecord) {};
+        return 0;
+}
+
+int store_container_get(Store *s, const char *id, ContainerRecord *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *stmt = NULL;
+        int r;
+
+        r = store_prepare_bind(s, &stmt, "SELECT " CONTAINER_COLUMNS " FROM containers WHERE id = ?1", "t", id);
+        if (r < 0)
+                return r;
+        r = store_step(s, stmt);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        return read_record(stmt, ret);
+}
+
+static int select_one_id(Store *s, const char *sql, const char *arg, char **ret_id) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *stmt = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = store_prepare_bind(s, &stmt, sql, "t", arg);
+        if (r < 0)
+                return r;
+        r = store_step(s, stmt);
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
+        r = store_column_strdup(stmt, 0, &id);
+        if (r < 0)
+                return r;
+        r = store_step(s, stmt);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -ENOTUNIQ;
+        *ret_id = TAKE_PTR(id);
+        return 0;
+}
+
+int store_container_resolve(Store *s, const char *ref, char **ret_id) {
+        int r;
+
+        assert(s);
+        assert(ret_id);
+
+        if (isempty(ref))
+                return -ENOENT;
+
+        r = select_one_id(s, "SELECT id FROM containers WHERE id = ?1", ref, ret_id);
+        if (r != -ENOENT)
+                return r;
+        r = select_one_id(s, "SELECT id FROM containers WHERE name = ?1", ref, ret_id);
+        if (r != -ENOENT)
+                return r;
+        /* A prefix: ids are lowercase hex and dashes, so the LIKE wildcards cannot appear in
+         * a real one; refuse them rather than escape them. */
+        if (strpbrk(ref, "%_\\"))
+                return -ENOENT;
+        return select_one_id(s, "SELECT id FROM containers WHERE id LIKE ?1 || '%' LIMIT 2", ref, ret_id);
+}
+
+int store_container_list(Store *s, ContainerState state, ContainerRecord **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *stmt = NULL;
+        ContainerRecord *a = NULL;
+        size_t n = 0;
+        int r;
+
+        if (state >= 0)
+                r = store_prepare_bind(s, &stmt,
+                                       "SELECT " CONTAINER_COLUMNS " FROM containers WHERE state = ?1 "
+                                       "ORDER BY created_at, id",
+                                       "t", container_state_to_string(state));
+        else
+                r = store_prepare(s, &stmt, "SELECT " CONTAINER_COLUMNS " FROM containers ORDER BY created_at, id");
+        if (r < 0)
+                return r;
+
+        while ((r = store_step(s, stmt)) > 0) {
+                ContainerRecord *b = realloc(a, (n + 1) * sizeof *a);
+                if (!b) {
+                        r = -ENOMEM;
+                        break;
+                }
+                a = b;
+                r = read_record(stmt, a + n);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r < 0) {
+                container_record_array_free(a, n);
+                return r;
+        }
+
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+static int one_row(int r) {
+        if (r < 0)
+                return r;
+        return r == 0 ? -ENOENT : 0;
+}
+
+int store_container_delete(Store *s, const char *id) {
+        return one_row(store_exec_bind(s, "DELETE FROM containers WHERE id = ?1", "t", id));
+}
+
+int store_container_set_pending(Store *s, const char *id) {
+        return one_row(store_exec_bind(s,
+                                       "UPDATE containers SET state = 'pending', exit_code = NULL,\n"
+                                       "        exit_signal = NULL, oom_killed = 0, error_message = NULL,\n"
+                                       "        pid = NULL, monitor_pid = NULL, monitor_start_time = NULL,\n"
+                                       "        exited_at = NULL\n"
+                                       "WHERE id = ?1",
+                                       "t", id));
+}
+
+int store_container_set_monitor(Store *s, const char *id, pid_t monitor_pid, uint64_t monitor_start_time) {
+        return one_row(store_exec_bind(s, "UPDATE containers SET monitor_pid = ?2, monitor_start_time = ?3 WHERE id = ?1",
+                                       "tii", id, (int64_t) monitor_pid, (int64_t) monitor_start_time));
+}
+
+int store_container_set_running(Store *s, const char *id, pid_t pid, uint64_t started_usec) {
+        return one_row(store_exec_bind(s,
+                                       "UPDATE containers SET state = 'running', pid = ?2, started_at = ?3\n"
+                                       "WHERE id = ?1",
+                                       "tii", id, (int64_t) pid, (int64_t) started_usec));
+}
+
+int store_container_set_exited(Store *s, const char *id, ContainerState state, int exit_code, int exit_signal,
+                               bool oom_killed, const char *error_message, uint64_t exited_usec) {
+        assert(state == CONTAINER_EXITED || state == CONTAINER_FAILED);
+
+        return one_row(store_exec_bind(s,
+                                       "UPDATE containers SET state = ?2, exit_code = ?3, exit_signal = ?4,\n"
+                                       "        oom_killed = ?5, error_message = ?6, exited_at = ?7, pid = NULL,\n"
+                                       "        monitor_pid = NULL, monitor_start_time = NULL\n"
+                                       "WHERE id = ?1",
+                                       "ttiibti", id, container_state_to_string(state), (int64_t) exit_code,
+                                       (int64_t) exit_signal, oom_killed, error_message, (int64_t) exited_usec));
+}
