@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The container runtime on the systemd backend, under a real systemd booted by
+# tests/systemd-harness.sh: Quilt installed as a package would be, quiltd socket-activated,
+# one scope per container with its limits, machined registration, limits that bite, a
+# quiltd killed under running containers, and removal that leaves no unit or cgroup.
+#
+# Environment: QUILT_BUILD_DIR (required), QUILT_SOURCE_DIR (default: this file's ../).
+set -u
+
+SRC=${QUILT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${QUILT_BUILD_DIR:?QUILT_BUILD_DIR must name the meson build directory}
+SRC=$(readlink -f "$SRC")
+BUILD=$(readlink -f "$BUILD")
+HARNESS=$SRC/tests/systemd-harness.sh
+
+N=0 FAILED=0
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+comment() { sed 's/^/# /'; }
+check() {
+        local name=$1 out
+        shift
+        if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; [ -n "$out" ] && comment <<< "$out"; fi
+}
+is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   got '$2', expected '$3'"; fi; }
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+bail() { echo "Bail out! $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -x /lib/systemd/systemd ] || skip_all "no /lib/systemd/systemd to boot"
+[ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] ||
+        skip_all "the systemd harness needs a cgroup v1/hybrid host (/sys/fs/cgroup is not a tmpfs)"
+[ -x "$BUILD/src/daemon/quiltd" ] || bail "$BUILD/src/daemon/quiltd not built"
+
+S=
+finish() {
+        local rc=$?
+        if [ "$FAILED" != 0 ] && [ -n "$S" ]; then
+                echo "# --- journal:"
+                "$HARNESS" exec "$S" -- journalctl -b --no-pager -o short-monotonic -u quilt.service | tail -40 | comment
+        fi
+        [ -n "$S" ] && "$HARNESS" stop "$S"
+        exit $rc
+}
+trap finish EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+S=$("$HARNESS" boot -q --owner $$ --tmpfs /var/lib/quilt --bind-ro "$SRC:$SRC" --bind "$BUILD:$BUILD") ||
+        bail "the systemd harness did not boot"
+
+inside() { timeout 120 "$HARNESS" exec "$S" -- "$@"; }
+field() { inside sh -c "curl -s --unix-socket /run/quilt/http.sock http://localhost/containers/$1 | jq -r '$2'"; }
+wait_state() {
+        local i
+        for i in $(seq 100); do
+                [ "$(field "$1" .status)" = "$2" ] && return 0
+                sleep 0.2
+        done
+        echo "#   $1 is $(field "$1" .status), expected $2"
+        return 1
+}
+scope_prop() { inside systemctl show -P "$2" "quilt-$1.scope"; }
+traces() {
+        inside sh -c 'systemctl list-units --all --no-legend "quilt-*.scope" | grep -c .;
+                      find /sys/fs/cgroup -path "*quilt.slice/quilt-*" -type d | sort;
+                      grep -c . /proc/mounts; ls /var/lib/quilt/containers /run/quilt/containers'
+}
+
+check "meson install" inside meson install -C "$BUILD" --no-rebuild --quiet
+check "sysusers, tmpfiles, daemon-reload" inside sh -c \
+        'systemd-sysusers && systemd-tmpfiles --create quilt.conf && systemctl daemon-reload'
+check "systemctl start quilt.socket" inside systemctl start quilt.socket
+is "quiltd picked the systemd backend" \
+        "$(inside sh -c 'quilt info --json | jq -r .features.backend')" systemd
+BEFORE=$(traces)
+
+# ---- a scope per container, with its limits -------------------------------------------
+check "create a container" inside quilt create --name web --memory 64 --cpu 25 --pids 99 -- sleep 300
+ID=$(field web .container_id)
+is "quilt-<id>.scope is active" "$(scope_prop "$ID" ActiveState)" active
+is "... in quilt.slice" "$(scope_prop "$ID" Slice)" quilt.slice
+is "MemoryMax is the limit" "$(scope_prop "$ID" MemoryMax)" 67108864
+is "TasksMax is the limit" "$(scope_prop "$ID" TasksMax)" 99
+is "CPUQuotaPerSecUSec is the limit" "$(scope_prop "$ID" CPUQuotaPerSecUSec)" 250ms
+is "Delegate=yes" "$(scope_prop "$ID" Delegate)" yes
+STATUS=$(inside systemctl status --no-pager "quilt-$ID.scope")
+check "systemctl status shows the monitor" grep -q 'quilt-monitor' <<< "$STATUS"
+check "systemctl status shows the command" grep -q 'sleep 300' <<< "$STATUS"
+PID=$(field web .pid)
+check "the container's init is in the scope's payload cgroup" \
+        inside grep -q "quilt.slice/quilt-$ID.scope/payload" "/proc/$PID/cgroup"
+if inside test -x /lib/systemd/systemd-machined; then
+        check "machinectl list shows it" inside sh -c 'machinectl list --no-legend | grep -qw web'
+        is "machined knows its leader" "$(inside machinectl show -p Leader --value web)" "$PID"
+fi
+
+# ---- limits bite ------------------------------------------------------------------------
+check "create a container that allocates 600 MiB" \
+        inside quilt create --name oom -- sh -c 'head -c 600M /dev/zero | tail'
+check "it ends" wait_state oom EXITED
+is "... as an OOM kill" "$(field oom .oom_killed)" true
+
+check "create a fork loop with --pids 40" inside quilt create --name forks --pids 40 -- \
+        sh -c 'for i in $(seq 100); do sleep 60 & done 2>/dev/null; sleep 1; ls /proc | grep -c "^[0-9]"'
+wait_state forks EXITED > /dev/null
+NPROC=$(inside quilt logs forks | tail -1)
+check "the fork loop stops at the pids limit (saw $NPROC processes)" test "${NPROC:-999}" -le 40
+
+check "create a busy loop with --cpu 50" inside quilt create --name spin --cpu 50 -- sh -c 'while :; do :; done'
+SID=$(field spin .container_id)
+USAGE=$(inside sh -c "f=\$(find /sys/fs/cgroup -path '*cpuacct*/quilt.slice/quilt-$SID.scope/cpuacct.usage' | head -1)
+        sleep 0.5; a=\$(cat \$f); t0=\$(date +%s%N); sleep 2; b=\$(cat \$f); t1=\$(date +%s%N)
+        echo \$(( (b - a) * 10000 / (t1 - t0) ))")
+echo "# busy loop under --cpu 50 got $((USAGE / 100)).$((USAGE % 100))% of a CPU"
+check "a busy loop under --cpu 50 gets about half a CPU" test "${USAGE:-0}" -ge 3500 -a "${USAGE:-0}" -le 6000
+check "kill it" inside quilt kill spin
+
+# ---- quiltd dies; containers do not ---------------------------------------------------
+check "SIGKILL quilt.service" inside systemctl kill -s KILL quilt.service
+sleep 0.5
+check "the container's init survived" inside kill -0 "$PID"
+is "the next call starts quiltd again, and it is still RUNNING" "$(field web .status)" RUNNING
+check "stop works on the adopted container" inside quilt stop -t 2 web
+is "... it has exited" "$(field web .status)" EXITED
+for _ in $(seq 50); do [ "$(scope_prop "$ID" ActiveState)" = active ] || break; sleep 0.1; done
+is "its scope is gone with it" "$(scope_prop "$ID" ActiveState)" inactive
+
+# ---- nothing left behind -------------------------------------------------------------
+check "remove them all" inside sh -c 'for c in $(quilt ps -a -q); do quilt rm -f "$c" || exit 1; done'
+is "no scope, cgroup, mount or directory is left" "$(traces)" "$BEFORE"
+
+echo "1..$N"
+[ "$FAILED" = 0 ]
