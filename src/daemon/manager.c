@@ -6,6 +6,7 @@
 
 #include "api-grpc.h"
 #include "api-http.h"
+#include "image-store.h"
 #include "log.h"
 #include "manager-listen.h"
 #include "manager.h"
@@ -126,6 +127,7 @@ Manager *manager_free(Manager *m) {
         free(m->activation_fds);
         strv_free(m->activation_names);
         sd_event_source_unref(m->idle_timer);
+        image_store_free(m->images);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -179,7 +181,7 @@ static int manager_setup_directories(Manager *m) {
 }
 
 int manager_startup(Manager *m) {
-        _cleanup_free_ char *db_path = NULL;
+        _cleanup_free_ char *db_path = NULL, *images_dir = NULL;
         int r;
 
         r = manager_setup_directories(m);
@@ -191,6 +193,12 @@ int manager_startup(Manager *m) {
         r = store_open(db_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %m", db_path);
+
+        if (asprintf(&images_dir, "%s/images", m->config->state_dir) < 0)
+                return log_oom();
+        r = image_store_new(m->store, images_dir, &m->images);
+        if (r < 0)
+                return r;
 
         r = api_grpc_new(m, &m->grpc);
         if (r < 0)

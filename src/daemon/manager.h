@@ -14,12 +14,14 @@
 
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
+typedef struct ImageStore ImageStore;
 typedef struct Store Store;
 
 typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
+        ImageStore *images;
         ApiGrpc *grpc;
         ApiHttp *http;
         HostInfo host;

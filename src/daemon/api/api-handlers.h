@@ -7,3 +7,8 @@
 
 int api_get_health(Manager *m, ApiCall *call);
 int api_get_system_info(Manager *m, ApiCall *call);
+
+/* handler-image.c */
+int api_list_images(Manager *m, ApiCall *call);
+int api_import_image(Manager *m, ApiCall *call);
+int api_remove_image(Manager *m, ApiCall *call);

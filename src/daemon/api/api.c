@@ -17,6 +17,9 @@ static const struct {
 } handlers[] = {
         { "GetHealth", api_get_health },
         { "GetSystemInfo", api_get_system_info },
+        { "ListImages", api_list_images },
+        { "ImportImage", api_import_image },
+        { "RemoveImage", api_remove_image },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */
