@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # bash completion for quilt(1). Self-contained: works with or without the
-# bash-completion package. Container and volume names come from the daemon
-# ("quilt ps --all --names", "quilt volume ls -q"), asked with the same -H/--host
+# bash-completion package. Container, volume and image names come from the daemon
+# ("quilt ps --all --names", "quilt volume ls -q", "quilt image ls -q"), asked with the same -H/--host
 # the command line names.
 
 __quilt_global_opts='-H --host -s --server-addr --token --json --timeout -h --help --version'
@@ -11,7 +11,7 @@ __quilt_verbs='create start stop kill rm remove status inspect ps list logs exec
 
 # Per command: "options|options that take an argument|what the positional arguments are".
 # Positional kinds: containers (any number), container (one), container-then-command,
-# volumes, files, none.
+# volumes, images, files, none.
 declare -A __quilt_spec=(
         [create]='-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --async-mode --rm --no-network --network -v --volume --mount --label -u --user --setup --json -h --help|-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network -v --volume --mount --label -u --user --setup|command'
         [start]='-n --by-name -h --help||containers'
@@ -40,8 +40,8 @@ declare -A __quilt_spec=(
         ['network dns']='--json -h --help||none'
         ['icc ping']='-c --count -W --timeout -h --help|-c --count -W --timeout|containers'
         ['image ls']='-q --quiet --json -h --help||none'
-        ['image import']='--name -h --help|--name|files'
-        ['image rm']='-f --force -h --help||none'
+        ['image import']='--name --json -h --help|--name|files'
+        ['image rm']='-h --help||images'
         ['monitor ls']='--json -h --help||none'
         ['monitor processes']='--json -h --help||none'
         ['monitor status']='-n --by-name --json -h --help||container'
@@ -160,6 +160,7 @@ _quilt() {
                 (( npos == 0 )) && COMPREPLY=($(compgen -W "$(quilt "${host[@]}" ps --all --names 2>/dev/null)" -- "$cur"))
                 ;;
         volumes) COMPREPLY=($(compgen -W "$(quilt "${host[@]}" volume ls -q 2>/dev/null)" -- "$cur")) ;;
+        images) COMPREPLY=($(compgen -W "$(quilt "${host[@]}" image ls -q 2>/dev/null)" -- "$cur")) ;;
         files) COMPREPLY=($(compgen -f -- "$cur")) ;;
         command) (( npos == 0 )) && COMPREPLY=($(compgen -c -- "$cur")) ;;
         esac

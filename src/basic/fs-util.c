@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,24 +35,6 @@ int mkdir_p(const char *path, mode_t mode) {
                         return -ENOTDIR;
         }
         return 0;
-}
-
-static int rm_rf_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-        /* Directories come after their contents (FTW_DEPTH); a failure stops the walk. */
-        if (type == FTW_DP)
-                return rmdir(path) < 0 ? -errno : 0;
-        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-int rm_rf(const char *path) {
-        int r;
-
-        /* FTW_PHYS: never follow symlinks. FTW_MOUNT: stay on this filesystem, so a
-         * forgotten bind mount is not emptied through us. */
-        r = nftw(path, rm_rf_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-        if (r < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return r; /* 0, or the negative errno of the first failure */
 }
 
 int read_full_file(const char *path, char **ret, size_t *ret_size) {

@@ -9,11 +9,6 @@
 /* mkdir -p: parents get 0755, the last component mode. An existing directory is fine. */
 int mkdir_p(const char *path, mode_t mode);
 
-/* rm -rf that stays on path's filesystem and never follows symbolic links: what a
- * container wrote into its upper dir (links to /, other mounts) cannot redirect it. A
- * missing path is not an error. */
-int rm_rf(const char *path);
-
 /* Reads a whole (small) file into a NUL-terminated buffer. */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
 

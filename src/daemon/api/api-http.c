@@ -66,6 +66,9 @@ static const Route routes[] = {
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
         { "DELETE", "/volumes/:name", "RemoveVolume", { { "force", "force" } } },
+        { "GET", "/images", "ListImages" },
+        { "POST", "/images", "ImportImage" },
+        { "DELETE", "/images/:name", "RemoveImage" },
         { "GET", "/network/allocations", "ListNetworkAllocations" },
         { "GET", "/dns/entries", "ListDnsEntries" },
 };

@@ -27,6 +27,9 @@ static const struct {
         { "GetContainerByName", api_get_container_by_name },
         { "ListContainers", api_list_containers },
         { "WaitContainer", api_wait_container },
+        { "ListImages", api_list_images },
+        { "ImportImage", api_import_image },
+        { "RemoveImage", api_remove_image },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */

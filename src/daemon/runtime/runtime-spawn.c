@@ -19,6 +19,7 @@
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
+#include "rm-rf.h"
 #include "runtime-internal.h"
 
 /* The output log is rotated beyond this (one old file kept). */

@@ -135,7 +135,7 @@ static void test_create(const char *path) {
         _cleanup_free_ char *wal = NULL, *mode = NULL;
         struct stat st;
 
-        is_int(store_schema_version_latest(), 1, "latest schema version is 1");
+        is_int(store_schema_version_latest(), 2, "latest schema version is 2");
 
         is_int(store_open(path, &s), 0, "store_open creates the database");
         if (!s)
@@ -339,7 +339,7 @@ static void test_newer_database(void) {
         log = capture_end();
         is_int(r, -EPROTO, "a newer database is refused with -EPROTO");
         ok(!s, "no store returned");
-        ok(strstr(log, "has schema version 2, but this quiltd knows only up to 1"),
+        ok(strstr(log, "has schema version 3, but this quiltd knows only up to 2"),
            "message gives both versions");
         ok(file_equals(path, before, size), "the newer database is left unchanged");
 }
