@@ -154,8 +154,10 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         if (r == -ENOMEM)
                                 return cli_fail(cli, "out of memory");
                         if (r < 0)
-                                return cli_usage(cli, "invalid --image '%s': %s (a word without '/' is an image name)",
-                                                 optarg, strerror(e));
+                                return cli_usage(
+                                        cli,
+                                        "invalid --image '%s': %s (a word without '/' is an image name)",
+                                        optarg, strerror(e));
                         break;
                 case 'e':
                 case 'l': {
@@ -163,16 +165,19 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         char *key;
 
                         if (parse_assignment(optarg, &key_len, &value) < 0)
-                                return cli_usage(cli, "invalid %s '%s' (expected KEY=VALUE with a non-empty KEY)",
+                                return cli_usage(cli,
+                                                 "invalid %s '%s' (expected KEY=VALUE with a non-empty KEY)",
                                                  option, optarg);
                         key = arena_strndup(a, optarg, key_len);
                         if (!key)
                                 return cli_fail(cli, "out of memory");
                         if (c == 'e')
-                                r = arena_map_put(a, &quilt__create_container_request__environment_entry__descriptor,
-                                                  env, &req->n_environment, key, value);
+                                r = arena_map_put(
+                                        a, &quilt__create_container_request__environment_entry__descriptor,
+                                        env, &req->n_environment, key, value);
                         else
-                                r = arena_map_put(a, &quilt__create_container_request__labels_entry__descriptor,
+                                r = arena_map_put(a,
+                                                  &quilt__create_container_request__labels_entry__descriptor,
                                                   labels, &req->n_labels, key, value);
                         if (r < 0)
                                 return cli_fail(cli, "out of memory");
@@ -180,31 +185,37 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                 }
                 case 'w':
                         if (optarg[0] != '/')
-                                return cli_usage(cli, "invalid --workdir '%s': must be an absolute path", optarg);
+                                return cli_usage(cli, "invalid --workdir '%s': must be an absolute path",
+                                                 optarg);
                         req->working_directory = optarg;
                         break;
                 case ARG_MEMORY:
                         r = parse_memory_mb(optarg, &req->memory_limit_mb);
                         if (r < 0)
-                                return cli_usage(cli, "invalid --memory '%s' (expected a positive number of MiB, or "
-                                                      "a size such as 512m or 2g)",
-                                                 optarg);
+                                return cli_usage(
+                                        cli,
+                                        "invalid --memory '%s' (expected a positive number of MiB, or "
+                                        "a size such as 512m or 2g)",
+                                        optarg);
                         break;
                 case ARG_CPU:
                         r = parse_double(optarg, 0, 100000, &cpu);
                         if (r < 0 || cpu <= 0)
-                                return cli_usage(cli, "invalid --cpu '%s' (expected a percentage above 0)", optarg);
+                                return cli_usage(cli, "invalid --cpu '%s' (expected a percentage above 0)",
+                                                 optarg);
                         req->cpu_limit_percent = (float) cpu;
                         break;
                 case ARG_PIDS:
                         r = parse_int64(optarg, 1, INT64_MAX, &req->pids_limit);
                         if (r < 0)
-                                return cli_usage(cli, "invalid --pids '%s' (expected a positive number)", optarg);
+                                return cli_usage(cli, "invalid --pids '%s' (expected a positive number)",
+                                                 optarg);
                         break;
                 case ARG_ASYNC:
                         if (run)
-                                return cli_usage(cli, "--async-mode cannot be used with run, which waits for the "
-                                                      "command (use create)");
+                                return cli_usage(cli,
+                                                 "--async-mode cannot be used with run, which waits for the "
+                                                 "command (use create)");
                         req->async_mode = true;
                         break;
                 case ARG_RM:
@@ -221,7 +232,9 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         else if (streq(optarg, "host"))
                                 network = NETWORK_HOST;
                         else
-                                return cli_usage(cli, "invalid --network '%s' (expected quilt, none or host)", optarg);
+                                return cli_usage(cli,
+                                                 "invalid --network '%s' (expected quilt, none or host)",
+                                                 optarg);
                         network_given = true;
                         break;
                 case ARG_PID:
@@ -235,8 +248,8 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         else if (streq(optarg, "private"))
                                 share[i] = false;
                         else
-                                return cli_usage(cli, "invalid %s '%s' (expected host or private)", share_option[i],
-                                                 optarg);
+                                return cli_usage(cli, "invalid %s '%s' (expected host or private)",
+                                                 share_option[i], optarg);
                         break;
                 }
                 case 'v':
@@ -250,14 +263,15 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         if (r == -ENOMEM)
                                 return cli_fail(cli, "out of memory");
                         if (r < 0)
-                                return cli_usage(cli, "invalid %s '%s': %s", c == 'v' ? "--volume" : "--mount",
-                                                 optarg, error);
+                                return cli_usage(cli, "invalid %s '%s': %s",
+                                                 c == 'v' ? "--volume" : "--mount", optarg, error);
                         req->mounts[req->n_mounts++] = mount;
                         break;
                 }
                 case 'u':
                         if (parse_user_spec(optarg) < 0)
-                                return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
+                                return cli_usage(cli,
+                                                 "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
                                                  optarg);
                         req->user = optarg;
                         break;
@@ -271,8 +285,9 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
                         break;
                 case ARG_JSON:
                         if (run)
-                                return cli_usage(cli, "--json cannot be used with run, which prints the command's "
-                                                      "output");
+                                return cli_usage(
+                                        cli, "--json cannot be used with run, which prints the command's "
+                                             "output");
                         cli->json = true;
                         break;
                 default:

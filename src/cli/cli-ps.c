@@ -12,9 +12,9 @@
 #include "proto-json.h"
 
 /* Display widths of the columns that are shortened unless --no-trunc. */
-#define PS_ID_WIDTH 12
+#define PS_ID_WIDTH      12
 #define PS_COMMAND_WIDTH 30
-#define PS_STATUS_WIDTH 40
+#define PS_STATUS_WIDTH  40
 
 static const char ps_usage[] =
         "Usage: quilt ps [OPTIONS]\n"
@@ -71,17 +71,19 @@ static int ps_add_label(Cli *cli, Arena *a, PsFilter *f, const char *spec, const
         char *key;
 
         if (isempty(spec) || eq == spec)
-                return cli_usage(cli, "invalid %s '%s' (expected KEY or KEY=VALUE with a non-empty KEY)", option, spec);
+                return cli_usage(cli, "invalid %s '%s' (expected KEY or KEY=VALUE with a non-empty KEY)",
+                                 option, spec);
         key = eq ? arena_strndup(a, spec, (size_t) (eq - spec)) : (char *) spec;
-        if (!key || arena_map_put(a, &quilt__list_containers_request__label_filter_entry__descriptor, f->labels,
-                                  &f->n_labels, key, eq ? eq + 1 : "") < 0)
+        if (!key || arena_map_put(a, &quilt__list_containers_request__label_filter_entry__descriptor,
+                                  f->labels, &f->n_labels, key, eq ? eq + 1 : "") < 0)
                 return cli_fail(cli, "out of memory");
         return 0;
 }
 
 static int ps_set_state(Cli *cli, PsFilter *f, const char *state, const char *option, const char *arg) {
         if (!state_is_valid(state))
-                return cli_usage(cli, "invalid %s '%s' (state is pending, running, exited or failed)", option, arg);
+                return cli_usage(cli, "invalid %s '%s' (state is pending, running, exited or failed)",
+                                 option, arg);
         if (f->state && !streq(f->state, state))
                 return cli_usage(cli, "only one state may be given (%s conflicts with %s)", state, f->state);
         f->state = state;
@@ -120,8 +122,8 @@ static int ps_print_table(Cli *cli, const Quilt__ListContainersResponse *reply, 
                 cmd = format_argv_quoted(ci->command, ci->n_command);
                 if (!cmd)
                         return cli_fail(cli, "out of memory");
-                format_container_state(state, sizeof state, ci->status, ci->exit_code, ci->exit_signal, ci->oom_killed,
-                                       ci->error_message);
+                format_container_state(state, sizeof state, ci->status, ci->exit_code, ci->exit_signal,
+                                       ci->oom_killed, ci->error_message);
                 /* One row per container: an error message may span lines. */
                 for (char *p = state; *p; p++)
                         if (*p == '\n' || *p == '\r' || *p == '\t')
@@ -219,7 +221,8 @@ int verb_ps(Cli *cli, int argc, char *argv[]) {
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
 
         if (filter.state) {
-                req.state_filter_present_case = QUILT__LIST_CONTAINERS_REQUEST__STATE_FILTER_PRESENT_STATE_FILTER;
+                req.state_filter_present_case =
+                        QUILT__LIST_CONTAINERS_REQUEST__STATE_FILTER_PRESENT_STATE_FILTER;
                 req.state_filter = (char *) filter.state;
         }
         /* The request carries one name; further ones narrow the reply here. */

@@ -151,8 +151,7 @@ static const char run_usage[] =
         "has ended. SIGINT, SIGTERM and SIGHUP are passed on to the command; a second one\n"
         "kills it.\n"
         "\n"
-        "Options:\n" CLI_CREATE_OPTIONS_HELP
-        "  -h, --help                 show this help\n"
+        "Options:\n" CLI_CREATE_OPTIONS_HELP "  -h, --help                 show this help\n"
         "\n" CLI_CREATE_NAMESPACES_HELP;
 
 int verb_run(Cli *cli, int argc, char *argv[]) {
