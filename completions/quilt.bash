@@ -6,21 +6,23 @@
 
 __quilt_global_opts='-H --host -s --server-addr --token --json --timeout -h --help --version'
 __quilt_global_args='-H --host -s --server-addr --token --timeout'
-__quilt_verbs='create start stop kill rm remove status inspect ps list logs exec shell cp
+__quilt_verbs='create run start stop kill wait rm remove status inspect ps list logs exec shell cp
         volume network icc image monitor cleanup health info metrics events help'
 
 # Per command: "options|options that take an argument|what the positional arguments are".
 # Positional kinds: containers (any number), container (one), container-then-command,
 # volumes, images, files, none.
 declare -A __quilt_spec=(
-        [create]='-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --async-mode --rm --no-network --network -v --volume --mount --label -u --user --setup --json -h --help|-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network -v --volume --mount --label -u --user --setup|command'
+        [create]='-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network --pid --uts --ipc --cgroupns -v --volume --mount -l --label -u --user --setup --rm --no-network --enable-pid-namespace --enable-mount-namespace --enable-uts-namespace --enable-ipc-namespace --enable-network-namespace --enable-all-namespaces -h --help --async-mode --json|-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network --pid --uts --ipc --cgroupns -v --volume --mount -l --label -u --user --setup|command'
+        [run]='-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network --pid --uts --ipc --cgroupns -v --volume --mount -l --label -u --user --setup --rm --no-network --enable-pid-namespace --enable-mount-namespace --enable-uts-namespace --enable-ipc-namespace --enable-network-namespace --enable-all-namespaces -h --help|-n --name --image --image-path -e --env -w --workdir --working-directory --memory --memory-limit --cpu --cpu-limit --pids --network --pid --uts --ipc --cgroupns -v --volume --mount -l --label -u --user --setup|command'
         [start]='-n --by-name -h --help||containers'
-        [kill]='-n --by-name -h --help||containers'
+        [kill]='-s --signal -n --by-name -h --help|-s --signal|containers'
+        [wait]='-n --by-name --json -h --help||containers'
         [stop]='-t --time --timeout -n --by-name -h --help|-t --time --timeout|containers'
         [rm]='-f --force -n --by-name -h --help||containers'
         [status]='-n --by-name --json -h --help||container'
         [inspect]='-n --by-name --json -h --help||container'
-        [ps]='-a --all -f --filter -q --quiet --no-trunc --json -h --help|-f --filter|none'
+        [ps]='-a --all --state -f --filter --name --label -q --quiet --no-trunc --json -h --help|--state -f --filter --name --label|none'
         [logs]='-f --follow --tail --since -t --timestamps -n --by-name --json -h --help|--tail --since|container'
         [exec]='-c --command -e --env -w --workdir --working-directory -u --user -i --interactive -t --tty --timeout -d --detach --capture-output -n --by-name --json -h --help|-c --command -e --env -w --workdir --working-directory -u --user --timeout|container-then-command'
         [shell]='-e --env -w --workdir -u --user -n --by-name -h --help|-e --env -w --workdir -u --user|container'
@@ -76,7 +78,7 @@ __quilt_in() { # WORD LIST...
 _quilt() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
         local -a host=()
-        local i=1 w verb= key= spec opts argopts kind npos=0
+        local i=1 w verb= key= spec opts argopts kind npos=0 dashdash=0
 
         # Global options, up to the verb.
         while (( i < COMP_CWORD )); do
@@ -128,7 +130,9 @@ _quilt() {
         while (( i < COMP_CWORD )); do
                 w=${COMP_WORDS[i]}
                 if [[ $w == -- ]]; then
-                        (( npos++ ))
+                        # What follows is the command (or, before CONTAINER, arguments).
+                        dashdash=1
+                        [[ $kind == container-then-command ]] && (( npos >= 1 )) && return 0
                         break
                 elif __quilt_in "$w" "$argopts"; then
                         (( i += 2 ))
@@ -140,16 +144,21 @@ _quilt() {
                 (( i++ ))
         done
 
-        if __quilt_in "$prev" "$argopts"; then
+        if (( ! dashdash )) && __quilt_in "$prev" "$argopts"; then
                 case $prev in
-                --network) COMPREPLY=($(compgen -W 'none quilt' -- "$cur")) ;;
+                --network) COMPREPLY=($(compgen -W 'quilt none host' -- "$cur")) ;;
+                --pid|--uts|--ipc|--cgroupns) COMPREPLY=($(compgen -W 'host private' -- "$cur")) ;;
+                --state) COMPREPLY=($(compgen -W 'pending running exited failed' -- "$cur")) ;;
+                -f|--filter) [[ $key == ps ]] && COMPREPLY=($(compgen -W 'state= name= label=' -- "$cur")) ;;
+                -s|--signal) COMPREPLY=($(compgen -W 'TERM KILL INT HUP QUIT USR1 USR2 STOP CONT' -- "$cur")) ;;
+                --image|--image-path) COMPREPLY=($(compgen -f -- "$cur")) ;;
                 -v|--volume) COMPREPLY=($(compgen -f -- "$cur")) ;;
                 -w|--workdir|--working-directory) ;;
                 esac
                 return 0
         fi
 
-        if [[ $cur == -* ]]; then
+        if (( ! dashdash )) && [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
                 return 0
         fi

@@ -120,6 +120,11 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
         if (r < 0)
                 return cli_fail(cli, "calling %s: %s", method, strerror(-r));
 
+        if (code == QUILT_STATUS_DEADLINE_EXCEEDED && (flags & CLI_CALL_DEADLINE_OK))
+                return CLI_CALL_TIMED_OUT;
+        if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
+                return CLI_EXIT_FAILURE;
+
         if (code == QUILT_STATUS_UNAVAILABLE) {
                 fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
                 print_one_line(stderr, isempty(message) ? "unavailable" : message);
@@ -141,6 +146,8 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
                 return cli_fail(cli, "%s: empty reply from quiltd", method);
 
         if (!(flags & CLI_CALL_ALLOW_UNSUCCESSFUL) && reply_unsuccessful(reply, &unsuccessful)) {
+                if (flags & CLI_CALL_QUIET)
+                        return CLI_EXIT_FAILURE;
                 fprintf(stderr, "quilt: %s: ", cli->verb);
                 print_one_line(stderr, unsuccessful);
                 fputc('\n', stderr);

@@ -129,3 +129,79 @@ const char *string_map_get(void *const *entries, size_t n, const ProtobufCMessag
                         return entry_string(entries[i], d, "value");
         return NULL;
 }
+
+const char *format_container_state(char *buf, size_t size, Quilt__ContainerStatus status, int32_t exit_code,
+                                   int32_t exit_signal, bool oom_killed, const char *error) {
+        switch (status) {
+        case QUILT__CONTAINER_STATUS__PENDING:
+                snprintf(buf, size, "pending");
+                break;
+        case QUILT__CONTAINER_STATUS__RUNNING:
+                snprintf(buf, size, "running");
+                break;
+        case QUILT__CONTAINER_STATUS__EXITED:
+                if (exit_signal > 0)
+                        snprintf(buf, size, "exited (signal %" PRIi32 "%s)", exit_signal, oom_killed ? ", oom" : "");
+                else
+                        snprintf(buf, size, "exited (%" PRIi32 "%s)", exit_code, oom_killed ? ", oom" : "");
+                break;
+        case QUILT__CONTAINER_STATUS__FAILED:
+                if (isempty(error))
+                        snprintf(buf, size, "failed");
+                else
+                        snprintf(buf, size, "failed: %s", error);
+                break;
+        default:
+                snprintf(buf, size, "unknown (%d)", (int) status);
+                break;
+        }
+        return buf;
+}
+
+/* Words made only of these need no quotes in any POSIX shell. */
+#define SHELL_SAFE_CHARS                                                                                    \
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"                                    \
+        "_-+=./:,@%^"
+
+char *format_argv_quoted(char *const *argv, size_t n) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *w = strempty(argv[i]);
+
+                if (i > 0)
+                        fputc(' ', f);
+                if (!isempty(w) && w[strspn(w, SHELL_SAFE_CHARS)] == '\0') {
+                        fputs(w, f);
+                        continue;
+                }
+                /* Single quotes keep everything literal; a single quote itself is '\''. */
+                fputc('\'', f);
+                for (const char *p = w; *p; p++)
+                        if (*p == '\'')
+                                fputs("'\\''", f);
+                        else
+                                fputc(*p, f);
+                fputc('\'', f);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+int container_exit_status(Quilt__ContainerStatus status, int32_t exit_code, int32_t exit_signal) {
+        if (status == QUILT__CONTAINER_STATUS__FAILED)
+                return 125;
+        if (exit_signal > 0)
+                return 128 + MIN(exit_signal, 127);
+        if (exit_code < 0 || exit_code > 255)
+                return 255;
+        return exit_code;
+}

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -25,6 +27,22 @@ int parse_int32(const char *s, int32_t min, int32_t max, int32_t *ret) {
         if (errno == ERANGE || v < min || v > max)
                 return -ERANGE;
         *ret = (int32_t) v;
+        return 0;
+}
+
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
+        char *end;
+        long long v;
+
+        if (isempty(s) || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (*end != '\0')
+                return -EINVAL;
+        if (errno == ERANGE || v < min || v > max)
+                return -ERANGE;
+        *ret = (int64_t) v;
         return 0;
 }
 
@@ -308,4 +326,88 @@ int parse_user_spec(const char *s) {
         if (colon == s || colon[1] == '\0' || strchr(colon + 1, ':'))
                 return -EINVAL;
         return 0;
+}
+
+int parse_memory_mb(const char *s, int32_t *ret) {
+        char number[32];
+        size_t n;
+        int32_t v, factor = 1;
+        int r;
+
+        /* "512", "512m" and "2g": the API counts MiB, so smaller units are refused rather
+         * than rounded. */
+        if (isempty(s))
+                return -EINVAL;
+        n = strlen(s);
+        if (strchr("mM", s[n - 1]))
+                n--;
+        else if (strchr("gG", s[n - 1])) {
+                factor = 1024;
+                n--;
+        }
+        if (n == 0 || n >= sizeof number)
+                return -EINVAL;
+        memcpy(number, s, n);
+        number[n] = '\0';
+
+        r = parse_int32(number, 1, INT32_MAX, &v);
+        if (r < 0)
+                return r;
+        if (v > INT32_MAX / factor)
+                return -ERANGE;
+        *ret = v * factor;
+        return 0;
+}
+
+/* The signals a container's command may be sent by name. Linux's numbers; the name is
+ * what goes on the wire, so a daemon on another architecture still means the same
+ * signal. */
+static const struct {
+        const char *name;
+        int number;
+} signal_table[] = {
+        { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
+        { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
+        { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
+        { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
+#ifdef SIGSTKFLT
+        { "STKFLT", SIGSTKFLT },
+#endif
+        { "CHLD", SIGCHLD },   { "CONT", SIGCONT },     { "STOP", SIGSTOP },   { "TSTP", SIGTSTP },
+        { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },     { "URG", SIGURG },     { "XCPU", SIGXCPU },
+        { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },   { "WINCH", SIGWINCH },
+        { "IO", SIGIO },       { "POLL", SIGPOLL },
+#ifdef SIGPWR
+        { "PWR", SIGPWR },
+#endif
+        { "SYS", SIGSYS },
+};
+
+int parse_signal(const char *s, int *ret) {
+        const char *name;
+        int32_t n;
+
+        if (isempty(s))
+                return -EINVAL;
+        if (s[0] >= '0' && s[0] <= '9') {
+                /* Real-time signals have numbers but no names here. */
+                if (parse_int32(s, 1, _NSIG - 1, &n) < 0)
+                        return -EINVAL;
+                *ret = n;
+                return 0;
+        }
+        name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+        for (size_t i = 0; i < ELEMENTSOF(signal_table); i++)
+                if (strcasecmp(name, signal_table[i].name) == 0) {
+                        *ret = signal_table[i].number;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *signal_to_string(int sig) {
+        for (size_t i = 0; i < ELEMENTSOF(signal_table); i++)
+                if (signal_table[i].number == sig)
+                        return signal_table[i].name;
+        return NULL;
 }

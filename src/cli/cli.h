@@ -12,6 +12,7 @@
  * "r = cli_call(...); if (r != 0) return r;" reads naturally. Pure parsing helpers return
  * 0 or a negative errno and leave the message to the caller, which knows the option. */
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -94,12 +95,20 @@ typedef enum CliCallFlags {
         /* Do not treat a reply whose "success" field is false as a failure (exec, where
          * success=false just means a non-zero exit status). */
         CLI_CALL_ALLOW_UNSUCCESSFUL = 1 << 0,
+        /* Print nothing on failure (best-effort calls such as forwarding a signal). */
+        CLI_CALL_QUIET = 1 << 1,
+        /* A call that ran into its deadline returns CLI_CALL_TIMED_OUT without a message,
+         * for callers that wait in slices (quilt run). */
+        CLI_CALL_DEADLINE_OK = 1 << 2,
 } CliCallFlags;
+
+#define CLI_CALL_TIMED_OUT (-ETIMEDOUT)
 
 /* Calls a unary RPC. Returns 0 with the reply in *ret_reply, or prints
  * "quilt: <verb>: <message> (<CODE>)" (or "quilt: cannot reach quiltd at <host>: …") and
  * returns CLI_EXIT_FAILURE. A reply with a "success" field that is false counts as a
- * failure with its "error_message", unless CLI_CALL_ALLOW_UNSUCCESSFUL. */
+ * failure with its "error_message", unless CLI_CALL_ALLOW_UNSUCCESSFUL. The deadline is
+ * cli->timeout_usec. */
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
              ProtobufCMessage **ret_reply);
 
@@ -142,6 +151,7 @@ int arena_map_put(Arena *a, const ProtobufCMessageDescriptor *d, void **entries,
 /* Strict integer parsing: the whole string, no sign for unsigned, range-checked.
  * -EINVAL or -ERANGE. */
 int parse_int32(const char *s, int32_t min, int32_t max, int32_t *ret);
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 int parse_uint64(const char *s, uint64_t *ret);
 /* A finite decimal number in [min, max]. */
 int parse_double(const char *s, double min, double max, double *ret);
@@ -159,6 +169,23 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
 /* "uid[:gid]" or "user[:group]": non-empty parts, at most one colon. */
 int parse_user_spec(const char *s);
 
+/* A memory size in MiB: "512", "512m", "2g" (MiB and GiB only), at least 1. */
+int parse_memory_mb(const char *s, int32_t *ret);
+
+/* "TERM", "SIGTERM", "sigterm" or "15" (1 to _NSIG-1) into the signal's number. */
+int parse_signal(const char *s, int *ret);
+/* "TERM" for SIGTERM; NULL for signals without a name (real-time ones). */
+const char *signal_to_string(int sig);
+
+/* ---- quilt create's and quilt run's options (cli-create-options.c) ---- */
+
+/* Parses argv into req (initialised by the caller; strings point into argv or a). The
+ * command is what follows the options. run refuses --async-mode and --json and requires a
+ * command. Returns 0, CLI_HELP_SHOWN after printing usage, or an exit status after
+ * printing why (CLI_EXIT_USAGE naming the option). */
+int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const char *usage, Arena *a,
+                             Quilt__CreateContainerRequest *req);
+
 /* ---- output formatting (cli-format.c) ---- */
 
 #define CLI_TIME_MAX 64
@@ -173,6 +200,17 @@ const char *format_duration(char buf[static CLI_TIME_MAX], uint64_t sec);
 const char *format_bytes(char buf[static CLI_TIME_MAX], uint64_t bytes);
 /* "RUNNING", … */
 const char *container_status_to_string(Quilt__ContainerStatus s);
+
+/* How a container ended or what it does now, for tables and status: "running",
+ * "exited (3)", "exited (signal 9, oom)", "failed: REASON". */
+const char *format_container_state(char *buf, size_t size, Quilt__ContainerStatus status, int32_t exit_code,
+                                   int32_t exit_signal, bool oom_killed, const char *error);
+/* An argv for display, each word quoted for a POSIX shell only where it needs it:
+ * "sh -c 'echo a b'". Never used to run anything. NULL on OOM; free() it. */
+char *format_argv_quoted(char *const *argv, size_t n);
+/* The status a shell would report for a container's command: the exit code, 128+N for
+ * signal N, 125 (as podman) when the command never ran. */
+int container_exit_status(Quilt__ContainerStatus status, int32_t exit_code, int32_t exit_signal);
 
 /* Prints "  key: value" lines of a map<string,string> field, sorted by key. */
 void print_string_map(FILE *f, const char *indent, void *const *entries, size_t n,
@@ -203,15 +241,23 @@ int verb_info(Cli *cli, int argc, char *argv[]);
 int verb_events(Cli *cli, int argc, char *argv[]);
 int verb_metrics(Cli *cli, int argc, char *argv[]);
 
-/* cli-container.c */
+/* cli-create.c */
 int verb_create(Cli *cli, int argc, char *argv[]);
+
+/* cli-run.c */
+int verb_run(Cli *cli, int argc, char *argv[]);
+int verb_wait(Cli *cli, int argc, char *argv[]);
+
+/* cli-ps.c */
+int verb_ps(Cli *cli, int argc, char *argv[]);
+
+/* cli-container.c */
 int verb_start(Cli *cli, int argc, char *argv[]);
 int verb_stop(Cli *cli, int argc, char *argv[]);
 int verb_kill(Cli *cli, int argc, char *argv[]);
 int verb_rm(Cli *cli, int argc, char *argv[]);
 int verb_status(Cli *cli, int argc, char *argv[]);
 int verb_inspect(Cli *cli, int argc, char *argv[]);
-int verb_ps(Cli *cli, int argc, char *argv[]);
 int verb_logs(Cli *cli, int argc, char *argv[]);
 int verb_shell(Cli *cli, int argc, char *argv[]);
 int verb_cp(Cli *cli, int argc, char *argv[]);

@@ -14,12 +14,14 @@
 
 static const CliVerb verbs[] = {
         { "create", NULL, verb_create, "Create a container and start its command" },
+        { "run", NULL, verb_run, "Run a command in a new container and wait for it" },
         { "start", NULL, verb_start, "Start a created or exited container" },
         { "stop", NULL, verb_stop, "Stop a container (SIGTERM, then SIGKILL)" },
-        { "kill", NULL, verb_kill, "Kill a container (SIGKILL)" },
+        { "kill", NULL, verb_kill, "Send a signal to a container (default SIGKILL)" },
+        { "wait", NULL, verb_wait, "Wait for a container to end; print its exit status" },
         { "rm", "remove", verb_rm, "Remove a container" },
         { "status", NULL, verb_status, "Show a container's state" },
-        { "inspect", NULL, verb_inspect, "Show a container's state and network" },
+        { "inspect", NULL, verb_inspect, "Show everything about a container as JSON" },
         { "ps", "list", verb_ps, "List containers" },
         { "logs", NULL, verb_logs, "Show a container's output" },
         { "exec", NULL, verb_exec, "Run a command in a running container" },

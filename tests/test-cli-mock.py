@@ -1,0 +1,312 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The quilt CLI against a scripted QuiltService (grpcio): what each command sends and
+# how it presents the answers, independent of what quiltd implements today. The real
+# daemon's behaviour is checked by the integration tests; this checks the CLI's half of
+# the contract: request fields, output, exit statuses, signal forwarding of quilt run.
+#
+#   test-cli-mock.py QUILT-BINARY
+#
+# Needs no root. Skips (77) when grpcio or grpc_tools is missing. Prints TAP.
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+
+try:
+    import grpc
+    from google.protobuf import symbol_database
+    from grpc_tools import protoc
+except ImportError as e:
+    print(f"1..0 # SKIP {e}")
+    sys.exit(77)
+
+PROTO_DIR = os.environ.get(
+    "QUILT_PROTO_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proto"))
+
+n = 0
+failed = 0
+
+
+def tap(cond, name, why=""):
+    global n, failed
+    n += 1
+    if cond:
+        print(f"ok {n} - {name}", flush=True)
+    else:
+        failed += 1
+        print(f"not ok {n} - {name}", flush=True)
+        for line in str(why).splitlines():
+            print(f"#   {line}", flush=True)
+
+
+def tap_is(got, expected, name):
+    tap(got == expected, name, f"got      {got!r}\nexpected {expected!r}")
+
+
+ID = "0123456789abcdef0123456789abcdef"
+
+
+class Service:
+    """Remembers every request; answers from `script`, set by each test case."""
+
+    def __init__(self, pb):
+        self.pb = pb
+        self.calls = []  # (method, request)
+        self.wait_reply = None
+        self.wait_event = threading.Event()
+        self.logs = []
+        self.kill_releases_wait = False
+        self.containers = []
+
+    def record(self, method, request):
+        self.calls.append((method, request))
+
+    def requests(self, method):
+        return [r for m, r in self.calls if m == method]
+
+    def methods(self):
+        return [m for m, _ in self.calls]
+
+    def handler(self, method, request, context):
+        pb = self.pb
+        self.record(method, request)
+        if method == "CreateContainer":
+            return pb.CreateContainerResponse(container_id=ID, success=True)
+        if method == "WaitContainer":
+            # Answers once the event is set, or after the client's deadline like a real
+            # waiter would (then the client retries).
+            if not self.wait_event.wait(timeout=max(context.time_remaining() or 5, 0)):
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
+            return self.wait_reply
+        if method == "GetContainerLogs":
+            return pb.GetContainerLogsResponse(
+                container_id=ID, logs=[pb.LogEntry(timestamp=1_700_000_000_000, message=m) for m in self.logs])
+        if method == "RemoveContainer":
+            return pb.RemoveContainerResponse(success=True)
+        if method == "KillContainer":
+            if self.kill_releases_wait:
+                sig = {"SIGINT": 2, "SIGTERM": 15, "SIGKILL": 9}.get(request.signal, 9)
+                self.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_signal=sig)
+                self.wait_event.set()
+            return pb.KillContainerResponse(success=True)
+        if method == "StopContainer":
+            return pb.StopContainerResponse(success=True)
+        if method == "StartContainer":
+            return pb.StartContainerResponse(success=True, pid=42)
+        if method == "ListContainers":
+            return pb.ListContainersResponse(containers=self.containers)
+        if method == "GetContainerStatus":
+            ci = self.containers[0]
+            return pb.GetContainerStatusResponse(
+                container_id=ci.container_id, status=ci.status, exit_code=ci.exit_code, exit_signal=ci.exit_signal,
+                oom_killed=ci.oom_killed, name=ci.name, created_at=ci.created_at, container=ci)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
+
+
+def serve(pb, svc, sock):
+    methods = pb.DESCRIPTOR.services_by_name["QuiltService"].methods
+    handlers = {}
+    for m in methods:
+        if m.server_streaming:
+            continue
+        req_cls = symbol_database.Default().GetSymbol(m.input_type.full_name)
+
+        def make(name):
+            return lambda request, context: svc.handler(name, request, context)
+
+        handlers[m.name] = grpc.unary_unary_rpc_method_handler(
+            make(m.name), request_deserializer=req_cls.FromString,
+            response_serializer=lambda r: r.SerializeToString())
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("quilt.QuiltService", handlers),))
+    server.add_insecure_port(f"unix:{sock}")
+    server.start()
+    return server
+
+
+def main():
+    quilt = os.path.abspath(sys.argv[1])  # the commands run in a temporary directory
+    tmp = tempfile.mkdtemp(prefix="quilt-cli-mock.")
+    try:
+        rc = protoc.main(["grpc_tools.protoc", f"-I{PROTO_DIR}", f"--python_out={tmp}",
+                          os.path.join(PROTO_DIR, "quilt.proto")])
+        if rc != 0:
+            print(f"Bail out! protoc failed with {rc}")
+            return 1
+        sys.path.insert(0, tmp)
+        import quilt_pb2 as pb
+
+        sock = os.path.join(tmp, "quilt.sock")
+        env = dict(os.environ, QUILT_HOST=f"unix:{sock}")
+        env.pop("QUILT_TOKEN", None)
+
+        def cli(*args, **kw):
+            return subprocess.run([quilt, *args], env=env, capture_output=True, text=True, timeout=30, cwd=tmp, **kw)
+
+        svc = Service(pb)
+        server = serve(pb, svc, sock)
+
+        def reset():
+            svc.calls.clear()
+            svc.wait_event.clear()
+            svc.wait_reply = None
+            svc.logs = []
+            svc.kill_releases_wait = False
+
+        # --- create ---------------------------------------------------------------
+        os.mkdir(os.path.join(tmp, "rootfs"))
+        r = cli("create", "--name", "web", "--image", "./rootfs", "--memory", "1g", "--cpu", "25", "--pids", "64",
+                "--rm", "--label", "task=42", "-l", "tier=", "--user", "nobody:nogroup", "--pid", "host",
+                "--network", "host", "-e", "A=1", "-w", "/srv", "--", "sh", "-c", "echo 'a b'")
+        tap_is((r.returncode, r.stdout, r.stderr), (0, ID + "\n", ""), "create prints only the id")
+        req = svc.requests("CreateContainer")[-1]
+        tap_is(list(req.command), ["sh", "-c", "echo 'a b'"], "create sends the argv verbatim")
+        tap_is((req.pids_limit, req.auto_remove, dict(req.labels), req.user),
+               (64, True, {"task": "42", "tier": ""}, "nobody:nogroup"), "create sends pids_limit, auto_remove, labels, user")
+        tap_is(list(req.host_namespaces), ["pid", "network"], "create sends host_namespaces")
+        tap_is((req.memory_limit_mb, req.cpu_limit_percent, req.name, req.working_directory, dict(req.environment)),
+               (1024, 25.0, "web", "/srv", {"A": "1"}), "create sends limits, name, workdir, env")
+        tap_is(req.image_path, os.path.realpath(os.path.join(tmp, "rootfs")), "create makes a relative image path absolute")
+        tap_is(req.async_mode, False, "create is synchronous by default")
+
+        r = cli("create", "--json", "--async-mode")
+        tap(r.returncode == 0 and json.loads(r.stdout)["container_id"] == ID, "create --json prints the reply", r)
+
+        # --- run ------------------------------------------------------------------
+        reset()
+        svc.logs = ["hi", "there\n"]
+        svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_code=3)
+        threading.Timer(1.2, svc.wait_event.set).start()  # longer than one wait slice
+        r = cli("run", "--rm", "--name", "job", "--", "sh", "-c", "exit 3")
+        tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", ""), "run prints the output, exits with the status")
+        tap_is(svc.requests("CreateContainer")[-1].auto_remove, False,
+               "run --rm does not ask quiltd to remove (it would race the logs)")
+        ms = svc.methods()
+        tap(ms[0] == "CreateContainer" and ms[-2:] == ["GetContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
+            "run: create, wait, logs, then remove", ms)
+        tap(ms.count("WaitContainer") >= 2, "run waits in slices", ms)
+
+        reset()
+        svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_signal=9, oom_killed=True)
+        svc.wait_event.set()
+        svc.containers = [pb.ContainerInfo(container_id=ID, name="hungry", status=pb.EXITED, exit_signal=9,
+                                           oom_killed=True)]
+        r = cli("run", "--", "tail", "/dev/zero")
+        tap_is(r.returncode, 137, "run exits 128+9 when SIGKILL ended the command")
+        tap_is(r.stderr, "quilt: container hungry was killed: out of memory\n", "run says when the OOM killer did it")
+        tap("RemoveContainer" not in svc.methods(), "run without --rm keeps the container")
+
+        reset()
+        svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.FAILED, error_message="no such file")
+        svc.wait_event.set()
+        r = cli("run", "--name", "bad", "--", "/nope")
+        tap_is(r.returncode, 125, "run exits 125 when the command never ran")
+        tap_is(r.stderr, "quilt: container bad failed: no such file\n", "run says why the container failed")
+
+        reset()
+        svc.kill_releases_wait = True
+        p = subprocess.Popen([quilt, "run", "--rm", "--", "sleep", "100"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        for _ in range(100):
+            if svc.requests("WaitContainer"):
+                break
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        kills = [k.signal for k in svc.requests("KillContainer")]
+        tap_is(kills, ["SIGINT"], "run passes SIGINT on to the command")
+        tap_is(p.returncode, 130, "run then exits 128+2")
+        tap_is(svc.methods()[-1], "RemoveContainer", "run --rm still removes the container after SIGINT")
+
+        # --- wait, stop, kill, start, rm --------------------------------------------
+        reset()
+        svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_signal=15)
+        svc.wait_event.set()
+        r = cli("wait", "a", "b")
+        tap_is((r.returncode, r.stdout), (0, "143\n143\n"), "wait prints each exit status and exits 0")
+        tap_is([x.container_id for x in svc.requests("WaitContainer")], ["a", "b"], "wait sends each container")
+
+        reset()
+        cli("stop", "-t", "0", "a")
+        cli("stop", "b")
+        s0, s1 = svc.requests("StopContainer")
+        tap(s0.WhichOneof("grace_present") == "grace_seconds" and s0.grace_seconds == 0,
+            "stop -t 0 sends grace_seconds 0 explicitly", s0)
+        tap(s1.WhichOneof("grace_present") is None, "stop without -t leaves the grace period to quiltd", s1)
+
+        reset()
+        cli("kill", "-s", "term", "a")
+        cli("kill", "-s", "9", "a")
+        cli("kill", "-n", "web")
+        k = svc.requests("KillContainer")
+        tap_is([x.signal for x in k], ["SIGTERM", "SIGKILL", ""], "kill sends signal names, empty by default")
+        tap_is((k[2].container_id, k[2].container_name), ("", "web"), "-n sends the reference as container_name")
+
+        reset()
+        r = cli("rm", "-f", "a", "b")
+        tap_is((r.returncode, r.stdout), (0, "a\nb\n"), "rm removes each container")
+        tap(all(x.force for x in svc.requests("RemoveContainer")), "rm -f sends force")
+
+        # --- ps, status, inspect ----------------------------------------------------
+        now = int(time.time())
+        svc.containers = [
+            pb.ContainerInfo(container_id=ID, name="web", status=pb.RUNNING, image="minimal",
+                             command=["sh", "-c", "echo 'a b'"], created_at=now - 120),
+            pb.ContainerInfo(container_id="f" * 32, name="hungry", status=pb.EXITED, exit_signal=9, oom_killed=True,
+                             image="minimal", command=["tail", "/dev/zero"], created_at=now - 7200),
+            pb.ContainerInfo(container_id="e" * 32, name="bad", status=pb.FAILED, error_message="no such file",
+                             image="minimal", command=["/nope"], created_at=now - 5),
+        ]
+        reset()
+        r = cli("ps")
+        lines = r.stdout.splitlines()
+        tap(r.returncode == 0 and lines[0].split() == ["ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED"],
+            "ps prints the columns", r.stdout)
+        tap("0123456789ab  web" in lines[1] and "sh -c 'echo '\\''a b'\\'''" in lines[1] and "running" in lines[1]
+            and "2 minutes ago" in lines[1], "ps row: short id, quoted command, state, age", lines[1])
+        tap("exited (signal 9, oom)" in lines[2], "ps shows a signal and the OOM kill", lines[2])
+        tap("failed: no such file" in lines[3], "ps shows why a container failed", lines[3])
+        req = svc.requests("ListContainers")[-1]
+        tap(req.WhichOneof("state_filter_present") is None, "ps lists every state by default", req)
+
+        reset()
+        cli("ps", "--state", "exited", "--name", "hun", "--label", "task=42", "-f", "label=tier")
+        req = svc.requests("ListContainers")[-1]
+        tap_is((req.state_filter, req.name_filter, dict(req.label_filter)),
+               ("exited", "hun", {"task": "42", "tier": ""}), "ps sends the state, name and label filters")
+
+        r = cli("ps", "-q", "--name", "hun")
+        tap_is(r.stdout, "f" * 32 + "\n", "ps -q prints ids; a name filter also applies to the reply")
+
+        r = cli("ps", "--json")
+        tap(r.returncode == 0 and len(json.loads(r.stdout)["containers"]) == 3, "ps --json prints the reply", r)
+
+        svc.containers = svc.containers[1:]
+        r = cli("status", "hungry")
+        tap(r.returncode == 0 and "Name:        hungry" in r.stdout and "Signal:      9 (SIGKILL)" in r.stdout
+            and "OOM killed:  yes" in r.stdout, "status shows the name, the signal and the OOM kill", r.stdout)
+
+        r = cli("inspect", "hungry")
+        j = json.loads(r.stdout) if r.returncode == 0 else {}
+        tap(j.get("name") == "hungry" and j.get("oom_killed") is True and j.get("command") == ["tail", "/dev/zero"],
+            "inspect prints the ContainerInfo as JSON", r)
+
+        server.stop(None)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"1..{n}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
