@@ -345,7 +345,7 @@ static void test_attach(sd_event *e, CgroupBackend *b) {
                 for (unsigned i = 0; i < 100; i++) {
                         (void) sd_event_run(e, 50 * USEC_PER_MSEC);
                         free(unit);
-                        unit = command_output("machinectl show -P Unit %s 2>/dev/null", arg_machine);
+                        unit = command_output("machinectl show --property=Unit --value %s 2>/dev/null", arg_machine);
                         if (unit)
                                 break;
                 }
@@ -370,7 +370,7 @@ static void test_attach(sd_event *e, CgroupBackend *b) {
 
                 for (unsigned i = 0; i < 40; i++) {
                         free(gone);
-                        gone = command_output("machinectl show -P Unit %s 2>/dev/null", arg_machine);
+                        gone = command_output("machinectl show --property=Unit --value %s 2>/dev/null", arg_machine);
                         if (!gone)
                                 break;
                         usleep(50 * 1000);
@@ -413,6 +413,70 @@ static void test_bad_input(sd_event *e, CgroupBackend *b) {
         ok(access("/sys/fs/cgroup/etc", F_OK) < 0, "nothing was created outside quilt.slice");
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
+}
+
+/* Freeing the handle before the answer cancels the callback; destroy cleans up whatever the
+ * backend had created meanwhile. */
+static void test_cancel(sd_event *e, CgroupBackend *b) {
+        CgroupAttach *a = NULL;
+        _cleanup_free_ char *leaf = NULL;
+        AttachResult res = {};
+        char id[37];
+        pid_t pid;
+        int r;
+
+        random_id(id);
+        (void) cgroup_backend_leaf_name(b, id, &leaf);
+        pid = spawn_sleeper(NULL);
+        r = cgroup_backend_attach(b, id, NULL, pid, NULL, on_attached, &res, &a);
+        is_int(r, 0, "cancel: attach returns 0");
+        bool sync_answer = res.done; /* cgroupfs answers before returning */
+        a = cgroup_attach_free(a);
+        for (unsigned i = 0; i < 10; i++)
+                (void) sd_event_run(e, 20 * USEC_PER_MSEC);
+        ok(res.done == sync_answer, "cancel: no callback after the handle was freed");
+        (void) cgroup_backend_kill(b, id, SIGKILL);
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        is_int(cgroup_backend_destroy(b, id), 0, "cancel: destroy");
+        check_nothing_left(b, id, leaf, "cancel");
+        free(res.message);
+}
+
+/* systemd: a failed unit of the same name (a leftover of an earlier run) is reset and the
+ * attach succeeds on the second try. */
+static void test_failed_leftover(sd_event *e, CgroupBackend *b) {
+        _cleanup_(cgroup_attach_freep) CgroupAttach *a = NULL;
+        _cleanup_free_ char *leaf = NULL, *state = NULL, *state2 = NULL;
+        AttachResult res = {};
+        char id[37];
+        pid_t pid;
+        int r;
+
+        random_id(id);
+        (void) cgroup_backend_leaf_name(b, id, &leaf);
+        /* RuntimeMaxSec= ends the scope with result "timeout", i.e. failed; with the default
+         * CollectMode= it stays loaded. */
+        free(command_output("systemd-run --quiet --scope --unit=%s -p RuntimeMaxSec=200ms sleep 5 2>&1", leaf));
+        state = command_output("systemctl is-failed %s", leaf);
+        is_str(state, "failed", "leftover: a failed unit of the same name exists");
+
+        pid = spawn_sleeper(NULL);
+        r = cgroup_backend_attach(b, id, NULL, pid, NULL, on_attached, &res, &a);
+        is_int(r, 0, "leftover: attach returns 0");
+        is_int(wait_attached(e, &res), 0, "leftover: the callback came");
+        is_int(res.error, 0, "leftover: attach succeeded after ResetFailedUnit");
+        if (res.message)
+                printf("#   message: %s\n", res.message);
+        state2 = command_output("systemctl is-active %s", leaf);
+        is_str(state2, "active", "leftover: the new scope is active");
+        is_int(cgroup_backend_populated(b, id), 1, "leftover: the pid is in it");
+
+        (void) cgroup_backend_kill(b, id, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        is_int(cgroup_backend_destroy(b, id), 0, "leftover: destroy");
+        check_nothing_left(b, id, leaf, "leftover");
+        free(res.message);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -536,6 +600,9 @@ int main(int argc, char *argv[]) {
 
         test_attach(e, b);
         test_bad_input(e, b);
+        test_cancel(e, b);
+        if (arg_backend == QUILT_BACKEND_SYSTEMD)
+                test_failed_leftover(e, b);
         measure(e, b);
 
         b = cgroup_backend_free(b);
