@@ -94,8 +94,8 @@ static void unescape_octal(char *s) {
         char *w = s;
 
         for (const char *r = s; *r;) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-                    r[3] <= '7') {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+                    r[3] >= '0' && r[3] <= '7') {
                         *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
                         r += 4;
                 } else
@@ -137,7 +137,8 @@ void cg_mounts_done(CgroupMounts *m) {
 /* v1 super options that are not controllers. */
 static bool is_v1_option(const char *o) {
         static const char *const options[] = {
-                "rw", "ro", "none", "all", "noprefix", "xattr", "clone_children", "cpuset_v2_mode", "favordynmods",
+                "rw",           "ro", "none", "all", "noprefix", "xattr", "clone_children", "cpuset_v2_mode",
+                "favordynmods",
         };
 
         if (startswith(o, "release_agent="))
@@ -212,7 +213,7 @@ static int parse_mountinfo_line(char *line, CgroupMount *ret, bool *ret_is_cgrou
         unescape_octal(fields[3]);
         unescape_octal(fields[4]);
 
-        *ret = (CgroupMount) {
+        *ret = (CgroupMount){
                 .version = streq(fstype, "cgroup2") ? 2 : 1,
                 .dev_major = maj,
                 .dev_minor = min,
@@ -385,7 +386,7 @@ static int parse_member_line(const char *line, CgroupMember *ret) {
         if (!path)
                 return -ENOMEM;
 
-        *ret = (CgroupMember) {
+        *ret = (CgroupMember){
                 .hierarchy_id = id,
                 .controllers = TAKE_PTR(controllers),
                 .path = path,
@@ -452,7 +453,8 @@ const CgroupMount *cg_mounts_find_member(const CgroupMounts *m, const CgroupMemb
                 return cg_mounts_find_unified(m);
 
         for (size_t i = 0; i < m->n; i++)
-                if (m->mounts[i].version == 1 && strv_set_equal(m->mounts[i].controllers, member->controllers))
+                if (m->mounts[i].version == 1 &&
+                    strv_set_equal(m->mounts[i].controllers, member->controllers))
                         return m->mounts + i;
         return NULL;
 }
@@ -486,7 +488,7 @@ int cg_membership_dirs(const CgroupMounts *mounts, const CgroupMembership *membe
                         cg_dirs_free(dirs, n);
                         return r;
                 }
-                dirs[n++] = (CgroupDir) { .mount = m, .path = p };
+                dirs[n++] = (CgroupDir){ .mount = m, .path = p };
         }
 
         *ret = dirs;

@@ -19,11 +19,11 @@
 #include "macro.h"
 
 typedef struct CgroupMount {
-        char *path;          /* mount point, e.g. "/sys/fs/cgroup/memory" */
-        char *root;          /* the cgroup path mounted there, "/" unless bind-mounted from below */
-        int version;         /* 1 or 2 */
-        char **controllers;  /* v1: controllers and "name=..." from the super options; v2: empty */
-        unsigned dev_major;  /* the super block: one hierarchy mounted twice is listed once */
+        char *path;         /* mount point, e.g. "/sys/fs/cgroup/memory" */
+        char *root;         /* the cgroup path mounted there, "/" unless bind-mounted from below */
+        int version;        /* 1 or 2 */
+        char **controllers; /* v1: controllers and "name=..." from the super options; v2: empty */
+        unsigned dev_major; /* the super block: one hierarchy mounted twice is listed once */
         unsigned dev_minor;
 } CgroupMount;
 

@@ -19,8 +19,10 @@ static const char mountinfo_v1[] =
         "rw,xattr,release_agent=/usr/lib/systemd/systemd-cgroups-agent,name=systemd\n"
         "29 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup "
         "rw,cpu,cpuacct\n"
-        "30 25 0:26 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,memory\n"
-        "31 25 0:27 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup rw,pids\n"
+        "30 25 0:26 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup "
+        "rw,memory\n"
+        "31 25 0:27 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup "
+        "rw,pids\n"
         /* the same memory hierarchy bind-mounted again: listed once */
         "90 62 0:26 /quilt.slice /mnt/mem rw,relatime shared:11 - cgroup cgroup rw,memory\n";
 
@@ -28,7 +30,7 @@ static const char cgroup_v1[] =
         "5:pids:/quilt.slice/quilt-abc.scope\n"
         "4:memory:/quilt.slice/quilt-abc.scope\n"
         "3:cpuacct,cpu:/quilt.slice/quilt-abc.scope\n" /* order differs from the super options */
-        "2:freezer:/\n"                                 /* not mounted: left out */
+        "2:freezer:/\n"                                /* not mounted: left out */
         "1:name=systemd:/quilt.slice/quilt-abc.scope\n";
 
 /* This CI machine: hybrid, cpu and cpuacct separate, cgroup2 on .../unified. */
@@ -41,13 +43,12 @@ static const char mountinfo_hybrid[] =
         "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
         "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
-static const char cgroup_hybrid[] =
-        "9:name=systemd:/\n"
-        "8:pids:/quilt.slice/quilt-x\n"
-        "4:memory:/process_api/364e\n"
-        "2:cpuacct:/\n"
-        "1:cpu:/quilt.slice/quilt-x\n"
-        "0::/\n";
+static const char cgroup_hybrid[] = "9:name=systemd:/\n"
+                                    "8:pids:/quilt.slice/quilt-x\n"
+                                    "4:memory:/process_api/364e\n"
+                                    "2:cpuacct:/\n"
+                                    "1:cpu:/quilt.slice/quilt-x\n"
+                                    "0::/\n";
 
 /* Debian 12 / Fedora: v2 only; a mount point with an escaped space elsewhere. */
 static const char mountinfo_v2[] =
@@ -110,8 +111,10 @@ static void test_membership_v1(void) {
         if (n == 4) {
                 is_str(dirs[0].path, "/sys/fs/cgroup/pids/quilt.slice/quilt-abc.scope", "v1: pids dir");
                 is_str(dirs[1].path, "/sys/fs/cgroup/memory/quilt.slice/quilt-abc.scope", "v1: memory dir");
-                is_str(dirs[2].path, "/sys/fs/cgroup/cpu,cpuacct/quilt.slice/quilt-abc.scope", "v1: cpu dir");
-                is_str(dirs[3].path, "/sys/fs/cgroup/systemd/quilt.slice/quilt-abc.scope", "v1: systemd dir");
+                is_str(dirs[2].path, "/sys/fs/cgroup/cpu,cpuacct/quilt.slice/quilt-abc.scope",
+                       "v1: cpu dir");
+                is_str(dirs[3].path, "/sys/fs/cgroup/systemd/quilt.slice/quilt-abc.scope",
+                       "v1: systemd dir");
                 ok(dirs[1].mount == cg_mounts_find_controller(&m, "memory"), "v1: dir points at its mount");
         }
 
@@ -132,7 +135,8 @@ static void test_hybrid(void) {
            "hybrid: cpu and cpuacct are separate here");
         ok(cg_mounts_find_unified(&m), "hybrid: cgroup2 found");
         if (cg_mounts_find_unified(&m)) {
-                is_str(cg_mounts_find_unified(&m)->path, "/sys/fs/cgroup/unified", "hybrid: cgroup2 mount point");
+                is_str(cg_mounts_find_unified(&m)->path, "/sys/fs/cgroup/unified",
+                       "hybrid: cgroup2 mount point");
                 is_int(cg_mounts_find_unified(&m)->version, 2, "hybrid: version 2");
         }
 
@@ -179,15 +183,18 @@ static void test_v2(void) {
         is_int(cg_mounts_parse(mountinfo_v2_sub, &m), 0, "v2 subtree: mountinfo parses");
         is_int(m.n, 2, "v2 subtree: two super blocks");
         is_str(m.mounts[1].path, "/mnt/cg two", "v2 subtree: \\040 unescaped");
-        is_int(cg_mount_dir(m.mounts, "/docker/c0ffee/quilt.slice/quilt-1", &d), 0, "v2 subtree: dir below root");
+        is_int(cg_mount_dir(m.mounts, "/docker/c0ffee/quilt.slice/quilt-1", &d), 0,
+               "v2 subtree: dir below root");
         is_str(d, "/sys/fs/cgroup/quilt.slice/quilt-1", "v2 subtree: relative to the mount's root");
         d = mfree(d);
         is_int(cg_mount_dir(m.mounts, "/docker/c0ffee", &d), 0, "v2 subtree: the root itself");
         is_str(d, "/sys/fs/cgroup", "v2 subtree: root is the mount point");
         d = mfree(d);
-        is_int(cg_mount_dir(m.mounts, "/docker/c0ffee2/x", &d), -EXDEV, "v2 subtree: a sibling prefix is outside");
+        is_int(cg_mount_dir(m.mounts, "/docker/c0ffee2/x", &d), -EXDEV,
+               "v2 subtree: a sibling prefix is outside");
         is_int(cg_mount_dir(m.mounts, "/other", &d), -EXDEV, "v2 subtree: another subtree is outside");
-        is_int(cg_mount_dir(m.mounts + 1, "/../outside", &d), -EXDEV, "v2: /.. paths are outside our namespace");
+        is_int(cg_mount_dir(m.mounts + 1, "/../outside", &d), -EXDEV,
+               "v2: /.. paths are outside our namespace");
         is_int(cg_mount_dir(m.mounts + 1, "relative", &d), -EINVAL, "v2: a relative path is refused");
         cg_mounts_done(&m);
 }
@@ -249,7 +256,8 @@ static void test_files(void) {
         is_int(v, 2, "  ... is 2 (oom_group_kill not mistaken for it)");
         is_int(cg_read_key_u64(d, "memory.events", "oom", &v), 0, "memory.events oom");
         is_int(v, 1, "  ... is 1 (not oom_kill's value)");
-        is_int(cg_read_key_u64(d, "memory.oom_control", "oom_kill", &v), 0, "v1 memory.oom_control oom_kill");
+        is_int(cg_read_key_u64(d, "memory.oom_control", "oom_kill", &v), 0,
+               "v1 memory.oom_control oom_kill");
         is_int(v, 5, "  ... is 5");
         is_int(cg_read_key_u64(d, "memory.events", "nope", &v), -ENXIO, "missing key is -ENXIO");
         is_int(cg_read_key_u64(d, "missing.file", "oom_kill", &v), -ENOENT, "missing file is -ENOENT");

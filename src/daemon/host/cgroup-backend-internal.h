@@ -54,12 +54,12 @@ struct CgroupAttach {
         char *description;
         pid_t pid;
         CgroupLimits limits;
-        sd_bus_slot *call_slot;        /* StartTransientUnit or ResetFailedUnit in flight */
+        sd_bus_slot *call_slot; /* StartTransientUnit or ResetFailedUnit in flight */
         sd_event_source *timeout;
-        char *job;                     /* from the StartTransientUnit reply */
-        CgroupJobResult *early;        /* JobRemoved seen for our unit before the reply */
+        char *job;              /* from the StartTransientUnit reply */
+        CgroupJobResult *early; /* JobRemoved seen for our unit before the reply */
         size_t n_early;
-        bool retried;                  /* ResetFailedUnit + second try done */
+        bool retried;                              /* ResetFailedUnit + second try done */
         CgroupAttach *pending_prev, *pending_next; /* in backend->pending while waiting */
         bool in_pending;
 };

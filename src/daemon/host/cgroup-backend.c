@@ -24,8 +24,8 @@ static bool id_is_valid(const char *id) {
         for (size_t i = 0; i < l; i++) {
                 char c = id[i];
 
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
                         return false;
         }
         return true;
@@ -33,7 +33,8 @@ static bool id_is_valid(const char *id) {
 
 static int make_leaf_name(CgroupBackend *b, const char *id, char **ret) {
         if (!id_is_valid(id))
-                return log_debug_errno(EINVAL, "Invalid container id for a cgroup name: \"%s\"", strempty(id));
+                return log_debug_errno(EINVAL, "Invalid container id for a cgroup name: \"%s\"",
+                                       strempty(id));
         if (asprintf(ret, "quilt-%s%s", id, b->ops->leaf_suffix) < 0)
                 return -ENOMEM;
         return 0;
@@ -279,7 +280,8 @@ int cgroup_backend_memory_usage(CgroupBackend *b, const char *id, uint64_t *ret)
                                 return r;
                         if (!cg_has_attr(d, m->version == 1 ? "memory.usage_in_bytes" : "memory.current"))
                                 continue;
-                        return cg_read_u64(d, m->version == 1 ? "memory.usage_in_bytes" : "memory.current", ret);
+                        return cg_read_u64(d, m->version == 1 ? "memory.usage_in_bytes" : "memory.current",
+                                           ret);
                 }
 
         return -ENODATA;

@@ -82,9 +82,10 @@ static int enable_controllers(const char *dir) {
                 snprintf(buf, sizeof buf, "+%s", fs_controllers[i]);
                 r = cg_write_attr(dir, "cgroup.subtree_control", buf);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to enable the %s controller in %s/cgroup.subtree_control: %m%s",
-                                               fs_controllers[i], dir,
-                                               r == -EBUSY ? " (processes in an inner cgroup)" : "");
+                        return log_error_errno(
+                                r, "Failed to enable the %s controller in %s/cgroup.subtree_control: %m%s",
+                                fs_controllers[i], dir,
+                                r == -EBUSY ? " (processes in an inner cgroup)" : "");
         }
         return 0;
 }
@@ -147,7 +148,8 @@ static int set_limits_v1(const CgroupMount *m, const char *dir, const CgroupLimi
                         snprintf(buf, sizeof buf, "%" PRIu64, l->memory_max_bytes);
                         r = cg_write_attr(dir, "memory.memsw.limit_in_bytes", buf);
                         if (r < 0 && r != -EINVAL)
-                                return log_error_errno(r, "Failed to write %s/memory.memsw.limit_in_bytes: %m", dir);
+                                return log_error_errno(
+                                        r, "Failed to write %s/memory.memsw.limit_in_bytes: %m", dir);
                 }
         }
         if (l->cpu_quota_usec > 0 && cgroup_mount_has_controller(m, "cpu")) {
@@ -277,8 +279,8 @@ static int fs_attach(CgroupAttach *a, pid_t pid, const char *description, const 
         for (size_t i = 0; i < b->n_hierarchies; i++) {
                 r = cg_attach(leaves[i], pid);
                 if (r < 0) {
-                        log_full_errno(r == -ESRCH ? LOG_DEBUG : LOG_ERR, r, "Failed to move pid %ji into %s: %m",
-                                       (intmax_t) pid, leaves[i]);
+                        log_full_errno(r == -ESRCH ? LOG_DEBUG : LOG_ERR, r,
+                                       "Failed to move pid %ji into %s: %m", (intmax_t) pid, leaves[i]);
                         goto fail;
                 }
                 n_moved = i + 1;

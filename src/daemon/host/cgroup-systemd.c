@@ -23,12 +23,12 @@
 #include "cgroup-backend-internal.h"
 #include "log.h"
 
-#define SYSTEMD_DEST "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_DEST    "org.freedesktop.systemd1"
+#define SYSTEMD_PATH    "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 
-#define MACHINED_DEST "org.freedesktop.machine1"
-#define MACHINED_PATH "/org/freedesktop/machine1"
+#define MACHINED_DEST    "org.freedesktop.machine1"
+#define MACHINED_PATH    "/org/freedesktop/machine1"
 #define MACHINED_MANAGER "org.freedesktop.machine1.Manager"
 
 /* A scope's start job finishes at once; this only catches a lost signal. */
@@ -106,8 +106,8 @@ static void attach_cancel(CgroupAttach *a) {
  * order (systemd handles them in order): stop what may run, forget the failure, drop the
  * reference AddRef= gave us, so that CollectMode= can unload it. */
 static void unit_discard_async(sd_bus *bus, const char *unit) {
-        (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit", NULL,
-                                        NULL, "ss", unit, "replace");
+        (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit",
+                                        NULL, NULL, "ss", unit, "replace");
         (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                         "ResetFailedUnit", NULL, NULL, "s", unit);
         (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "UnrefUnit",
@@ -122,7 +122,8 @@ static void attach_complete(CgroupAttach *a, int error, const char *message) {
         attach_cancel(a);
         a->callback = NULL;
         if (error < 0)
-                log_debug_errno(error, "Attaching pid %ji to %s failed: %s", (intmax_t) a->pid, a->unit, message);
+                log_debug_errno(error, "Attaching pid %ji to %s failed: %s", (intmax_t) a->pid, a->unit,
+                                message);
         if (cb)
                 cb(error, message, userdata);
 }
@@ -191,8 +192,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 static int on_attach_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         CgroupAttach *a = userdata;
 
-        if (a->job)
-                unit_discard_async(a->backend->bus, a->unit);
+        /* Also without a reply: the unit may exist by now, and ids are never shared by two
+         * live containers, so it can only be ours. */
+        unit_discard_async(a->backend->bus, a->unit);
         attach_complete(a, -ETIMEDOUT, "timed out waiting for systemd to start the scope");
         return 0;
 }
@@ -231,9 +233,9 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                         /* Typically a failed leftover of an earlier run. */
                         log_debug("%s exists already, resetting it and trying again.", a->unit);
                         a->retried = true;
-                        r = sd_bus_call_method_async(a->backend->bus, &a->call_slot, SYSTEMD_DEST, SYSTEMD_PATH,
-                                                     SYSTEMD_MANAGER, "ResetFailedUnit", on_reset_failed_reply, a,
-                                                     "s", a->unit);
+                        r = sd_bus_call_method_async(a->backend->bus, &a->call_slot, SYSTEMD_DEST,
+                                                     SYSTEMD_PATH, SYSTEMD_MANAGER, "ResetFailedUnit",
+                                                     on_reset_failed_reply, a, "s", a->unit);
                         if (r < 0)
                                 attach_complete(a, r, "failed to send ResetFailedUnit");
                         return 0;
@@ -294,6 +296,8 @@ static int start_transient_unit(CgroupAttach *a) {
         if (r < 0)
                 return r;
 
+        /* One property per line. */
+        /* clang-format off */
         r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
                                   "Description", "s", a->description,
                                   "Slice", "s", QUILT_SLICE,
@@ -307,6 +311,7 @@ static int start_transient_unit(CgroupAttach *a) {
                                   "MemoryAccounting", "b", 1,
                                   "TasksAccounting", "b", 1,
                                   "CPUAccounting", "b", 1);
+        /* clang-format on */
         if (r < 0)
                 return r;
 
@@ -339,6 +344,7 @@ static int start_transient_unit(CgroupAttach *a) {
 
 static int systemd_attach(CgroupAttach *a, pid_t pid, const char *description, const CgroupLimits *limits) {
         CgroupBackend *b = a->backend;
+        uint64_t now;
         int r;
 
         /* systemd 252 turns a pid that does not exist into a failed scope rather than an
@@ -357,19 +363,17 @@ static int systemd_attach(CgroupAttach *a, pid_t pid, const char *description, c
         if (!a->description)
                 return -ENOMEM;
 
-        r = start_transient_unit(a);
-        if (r < 0)
-                return log_error_errno(r, "Failed to send StartTransientUnit for %s: %m", a->unit);
-
-        uint64_t now;
+        /* The timer first: once the call is sent, failing here would leave a unit behind. */
         r = sd_event_now(b->event, CLOCK_MONOTONIC, &now);
         if (r >= 0)
                 r = sd_event_add_time(b->event, &a->timeout, CLOCK_MONOTONIC, now + ATTACH_TIMEOUT_USEC, 0,
                                       on_attach_timeout, a);
-        if (r < 0) {
-                a->call_slot = sd_bus_slot_unref(a->call_slot);
+        if (r < 0)
                 return log_error_errno(r, "Failed to arm the attach timeout: %m");
-        }
+
+        r = start_transient_unit(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to send StartTransientUnit for %s: %m", a->unit);
 
         a->pending_next = b->pending;
         if (b->pending)
@@ -408,15 +412,15 @@ static int systemd_destroy(CgroupBackend *b, const char *leaf) {
         }
 
         sd_bus_error_free(&error);
-        r = sd_bus_call_method(b->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "ResetFailedUnit", &error,
-                               NULL, "s", leaf);
+        r = sd_bus_call_method(b->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "ResetFailedUnit",
+                               &error, NULL, "s", leaf);
         if (r < 0 && !error_is_no_unit(&error))
                 log_debug("ResetFailedUnit(%s): %s", leaf, error.message ?: strerror(-r));
 
         /* Our reference from AddRef=; a quiltd restarted since has none (NotReferenced). */
         sd_bus_error_free(&error);
-        r = sd_bus_call_method(b->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "UnrefUnit", &error, NULL,
-                               "s", leaf);
+        r = sd_bus_call_method(b->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "UnrefUnit", &error,
+                               NULL, "s", leaf);
         if (r < 0 && !error_is_no_unit(&error))
                 log_debug("UnrefUnit(%s): %s", leaf, error.message ?: strerror(-r));
 
@@ -492,7 +496,8 @@ static int on_match_installed(sd_bus_message *reply, void *userdata, sd_bus_erro
 
         if (e)
                 log_error("Failed to subscribe to systemd's JobRemoved signal: %s; "
-                          "container creation will time out.", e->message ?: e->name);
+                          "container creation will time out.",
+                          e->message ?: e->name);
         return 0;
 }
 
@@ -526,8 +531,8 @@ static int systemd_init(CgroupBackend *b) {
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the system bus to the event loop: %m");
 
-        r = sd_bus_match_signal_async(b->bus, &b->job_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                      "JobRemoved", on_job_removed, on_match_installed, b);
+        r = sd_bus_match_signal_async(b->bus, &b->job_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH,
+                                      SYSTEMD_MANAGER, "JobRemoved", on_job_removed, on_match_installed, b);
         if (r < 0)
                 return log_error_errno(r, "Failed to add a match for systemd's JobRemoved signal: %m");
 

@@ -113,11 +113,10 @@ static void random_id(char ret[static 37]) {
         sd_id128_t id;
 
         (void) sd_id128_randomize(&id);
-        snprintf(ret, 37,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                  id.bytes[0], id.bytes[1], id.bytes[2], id.bytes[3], id.bytes[4], id.bytes[5], id.bytes[6],
-                 id.bytes[7], id.bytes[8], id.bytes[9], id.bytes[10], id.bytes[11], id.bytes[12], id.bytes[13],
-                 id.bytes[14], id.bytes[15]);
+                 id.bytes[7], id.bytes[8], id.bytes[9], id.bytes[10], id.bytes[11], id.bytes[12],
+                 id.bytes[13], id.bytes[14], id.bytes[15]);
 }
 
 /* First line of a command's output, or NULL. */
@@ -345,13 +344,15 @@ static void test_attach(sd_event *e, CgroupBackend *b) {
                 for (unsigned i = 0; i < 100; i++) {
                         (void) sd_event_run(e, 50 * USEC_PER_MSEC);
                         free(unit);
-                        unit = command_output("machinectl show --property=Unit --value %s 2>/dev/null", arg_machine);
+                        unit = command_output("machinectl show --property=Unit --value %s 2>/dev/null",
+                                              arg_machine);
                         if (unit)
                                 break;
                 }
                 is_str(unit, leaf, "machinectl show: the machine's unit is the scope");
                 _cleanup_free_ char *listed = command_output(
-                        "machinectl list --no-legend --no-pager | awk '$1 == \"%s\" {print $2}'", arg_machine);
+                        "machinectl list --no-legend --no-pager | awk '$1 == \"%s\" {print $2}'",
+                        arg_machine);
                 is_str(listed, "container", "machinectl list shows it, class container");
         }
 
@@ -370,7 +371,8 @@ static void test_attach(sd_event *e, CgroupBackend *b) {
 
                 for (unsigned i = 0; i < 40; i++) {
                         free(gone);
-                        gone = command_output("machinectl show --property=Unit --value %s 2>/dev/null", arg_machine);
+                        gone = command_output("machinectl show --property=Unit --value %s 2>/dev/null",
+                                              arg_machine);
                         if (!gone)
                                 break;
                         usleep(50 * 1000);
@@ -457,7 +459,8 @@ static void test_failed_leftover(sd_event *e, CgroupBackend *b) {
         (void) cgroup_backend_leaf_name(b, id, &leaf);
         /* RuntimeMaxSec= ends the scope with result "timeout", i.e. failed; with the default
          * CollectMode= it stays loaded. */
-        free(command_output("systemd-run --quiet --scope --unit=%s -p RuntimeMaxSec=200ms sleep 5 2>&1", leaf));
+        free(command_output("systemd-run --quiet --scope --unit=%s -p RuntimeMaxSec=200ms sleep 5 2>&1",
+                            leaf));
         state = command_output("systemctl is-failed %s", leaf);
         is_str(state, "failed", "leftover: a failed unit of the same name exists");
 
@@ -525,7 +528,8 @@ static void measure(sd_event *e, CgroupBackend *b) {
                 return;
         qsort(attach, good, sizeof(uint64_t), cmp_u64);
         qsort(destroy, good, sizeof(uint64_t), cmp_u64);
-        printf("# attach latency (%s): median %" PRIu64 " us, min %" PRIu64 " us, max %" PRIu64 " us, %u samples\n",
+        printf("# attach latency (%s): median %" PRIu64 " us, min %" PRIu64 " us, max %" PRIu64
+               " us, %u samples\n",
                quilt_backend_to_string(arg_backend), attach[good / 2], attach[0], attach[good - 1], good);
         printf("# destroy latency (%s): median %" PRIu64 " us, min %" PRIu64 " us, max %" PRIu64 " us\n",
                quilt_backend_to_string(arg_backend), destroy[good / 2], destroy[0], destroy[good - 1]);
