@@ -73,6 +73,10 @@ int cgroup_backend_memory_usage(CgroupBackend *b, const char *id, uint64_t *ret)
 /* The path shown to users: "quilt.slice/quilt-<id>.scope" or "/quilt.slice/quilt-<id>". */
 int cgroup_backend_display_path(CgroupBackend *b, const char *id, char **ret);
 
+/* The directories of the container's leaf cgroup that exist now, one per hierarchy,
+ * NULL-terminated, malloc()ed. For diagnostics and tests. */
+int cgroup_backend_leaf_dirs(CgroupBackend *b, const char *id, char ***ret);
+
 /* Removes what is left of the container's cgroup: the directories in every hierarchy
  * (cgroupfs), or the unit (systemd: stops it if still there, resets a failed one). Only
  * called when no process of the container remains; a cgroup that is gone already is not an
