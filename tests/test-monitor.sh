@@ -58,7 +58,11 @@ else
         CGROUP_V2=0
         CGROUP_ROOTS=()
         for c in memory pids cpu; do [ -d /sys/fs/cgroup/$c ] && CGROUP_ROOTS+=(/sys/fs/cgroup/$c); done
+        # A hybrid host also has cgroup2 (no controllers, but cgroup.kill): use it too, so
+        # that the monitor runs its v2 code here as well.
+        [ -f /sys/fs/cgroup/unified/cgroup.procs ] && CGROUP_ROOTS+=(/sys/fs/cgroup/unified)
 fi
+CGROUP_ROOTS_ALL=("${CGROUP_ROOTS[@]}")
 [ ${#CGROUP_ROOTS[@]} -gt 0 ] || tap_skip_all "no cgroup hierarchy found"
 MEMORY_ROOT=
 for r in "${CGROUP_ROOTS[@]}"; do
@@ -101,6 +105,7 @@ OPT_NAMESPACES='"pid","mount","uts","ipc","network","cgroup"'
 OPT_WORKDIR=/
 OPT_LOG_MAX=1048576
 OPT_MEMORY=
+OPT_NNP=true
 
 N=0
 # start_container NAME ARGV...: sets C (its directory), LEAF, MPID, REPORT (the line on fd 4,
@@ -131,7 +136,7 @@ start_container() {
   "user": $OPT_USER,
   "namespaces": [$OPT_NAMESPACES],
   "capabilities": $caps,
-  "no_new_privileges": true,
+  "no_new_privileges": $OPT_NNP,
   "seccomp": true,
   "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}],
   "log": {"driver": "file", "path": "$C/state/container.log", "max_bytes": $OPT_LOG_MAX}
@@ -174,6 +179,8 @@ EOF
         OPT_LOG_MAX=1048576
         OPT_MEMORY=
         OPT_NO_GO=0
+        OPT_NNP=true
+        CGROUP_ROOTS=("${CGROUP_ROOTS_ALL[@]}")
 }
 
 # wait_monitor: waits (at most 30 s) for the monitor to exit; sets MONITOR_STATUS.
@@ -288,6 +295,15 @@ tap_is "no fd leaks into the command (0-2, and ls's own)" "$(probe fds)" "0 1 2 
 check_cleaned_up "probe"
 [ "$TAP_FAILED" = 0 ] || show_diagnostics
 
+# Without no_new_privs the filter is loaded while init still has CAP_SYS_ADMIN.
+OPT_NNP=false
+start_container nnp-box sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"; unshare -m true 2>/dev/null || echo unshare=denied'
+wait_monitor
+tap_check "no_new_privileges false: NoNewPrivs 0" log_has "stdout NoNewPrivs:0"
+tap_check "no_new_privileges false: seccomp still on" log_has "stdout Seccomp:2"
+tap_check "no_new_privileges false: Docker's capabilities" log_has "stdout CapEff:00000000a80425fb"
+tap_check "no_new_privileges false: unshare denied" log_has "stdout unshare=denied"
+
 # --- A user from the image's /etc/passwd -------------------------------------------------
 OPT_USER='"nobody"'
 start_container user-box sh -c 'id -u; id -g; grep CapEff /proc/self/status'
@@ -355,6 +371,15 @@ start_container no-pidns sh -c 'sleep 1000 & echo "bg=$!"'
 wait_monitor
 tap_is "no pid namespace: exit 0" "$(exit_field exit_code)" 0
 check_cleaned_up "no pid namespace: the orphan was killed"
+# The same with v1 hierarchies only, where there is no cgroup.kill: the monitor's loop
+# over cgroup.procs has to do it.
+if [ "$CGROUP_V2" = 0 ] && [ "${CGROUP_ROOTS_ALL[-1]}" = /sys/fs/cgroup/unified ]; then
+        OPT_NAMESPACES='"mount","uts","ipc","network"'
+        CGROUP_ROOTS=("${CGROUP_ROOTS_ALL[@]:0:${#CGROUP_ROOTS_ALL[@]}-1}")
+        start_container no-pidns-v1 sh -c 'sleep 1000 & echo "bg=$!"'
+        wait_monitor
+        check_cleaned_up "no pid namespace, cgroup v1 only: the orphan was killed"
+fi
 
 # --- Memory limit ------------------------------------------------------------------------
 if [ -n "$MEMORY_ROOT" ]; then

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -300,6 +301,10 @@ _noreturn_ void init_main(const ContainerSpec *spec, int sync_fd, int stdout_fd,
                         _exit(INIT_EXIT_SETUP_FAILED);
                 }
         }
+
+        /* init lives as long as the container: hand back the heap that building the seccomp
+         * filter and reading /etc/passwd used. */
+        (void) malloc_trim(0);
 
         send_message(INIT_MSG_OK, NULL);
         run_loop(signal_fd, command);
