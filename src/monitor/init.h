@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <signal.h>
+
+#include "container-spec.h"
+
+/* The container's init: the monitor's clone, PID 1 of the new pid namespace. It talks to
+ * the monitor over a SOCK_SEQPACKET socket, one message per packet:
+ *
+ *   monitor → init   "go"            init is in payload/: set up and start the command
+ *   init → monitor   "ok"            the command has been exec()ed (or, with an empty
+ *                                    argv, the container is set up and waiting)
+ *                    "fail <reason>" setup failed, init exits
+ *                    "exit <code>"   the command exited; init exits with code
+ *                    "signal <n>"    the command was killed; init exits with 128 + n
+ */
+
+#define INIT_MSG_GO "go"
+#define INIT_MSG_OK "ok"
+#define INIT_MSG_FAIL "fail "
+#define INIT_MSG_EXIT "exit "
+#define INIT_MSG_SIGNAL "signal "
+#define INIT_MSG_MAX 1024
+
+/* Docker's code for "the runtime failed"; a command that cannot be executed gives the
+ * shell's 126 or 127. */
+#define INIT_EXIT_SETUP_FAILED 125
+
+/* The signals the monitor passes on to init, and init to the command. */
+static inline bool signal_is_forwarded(int sig) {
+        switch (sig) {
+        case SIGTERM:
+        case SIGINT:
+        case SIGHUP:
+        case SIGQUIT:
+        case SIGUSR1:
+        case SIGUSR2:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Never returns. stdout_fd and stderr_fd are the write ends of the monitor's pipes. */
+_noreturn_ void init_main(const ContainerSpec *spec, int sync_fd, int stdout_fd, int stderr_fd);
+
+/* Records the first setup failure as "<what>: <strerror(error)>" for the "fail" report,
+ * and returns -abs(error), in the manner of log_error_errno(). */
+int init_fail(int error, const char *format, ...) _printf_(2, 3);
+
+/* init-mounts.c: the root file system, /proc, /sys, /dev, masked and read-only paths,
+ * pivot_root. Needs the new mount namespace. */
+int init_setup_mounts(const ContainerSpec *spec);
+
+/* init-security.c */
+int init_setup_rlimits(const ContainerSpec *spec);
+
+typedef struct InitCredentials {
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+} InitCredentials;
+
+void init_credentials_done(InitCredentials *c);
+
+/* Resolves spec.user against the container's /etc/passwd and /etc/group (after pivot_root). */
+int init_resolve_user(const char *user, InitCredentials *ret);
+
+/* Bounding set, groups and ids, capabilities, ambient set, no_new_privs and the seccomp
+ * filter, in the order that keeps each step possible. */
+int init_drop_privileges(const ContainerSpec *spec, const InitCredentials *creds);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The container's cgroups as the monitor sees them: every hierarchy (cgroup v2, or each v1
+ * controller mount) in which quiltd put the monitor into a directory named
+ * spec.cgroup_leaf. Below each leaf the monitor keeps itself in "supervisor/" and the
+ * container in "payload/", so that killing the payload never kills the monitor and the
+ * container's cgroup namespace root is payload/. */
+
+typedef struct CgroupHierarchy {
+        char *leaf;     /* e.g. /sys/fs/cgroup/memory/quilt-<id> */
+        bool unified;   /* cgroup2 */
+        bool payload_created;
+} CgroupHierarchy;
+
+typedef struct CgroupSet {
+        CgroupHierarchy *hierarchies;
+        size_t n_hierarchies;
+        char *oom_file; /* the memory.events or memory.oom_control that counts payload OOM kills */
+} CgroupSet;
+
+/* Finds the leaf directories from /proc/self/cgroup and /proc/self/mountinfo. -ENOENT
+ * (logged) when no hierarchy's path ends in leaf. */
+int cgroup_set_discover(CgroupSet *s, const char *leaf);
+
+/* Creates supervisor/ and payload/ in every hierarchy, moves the calling process into
+ * supervisor/ and, on cgroup v2, delegates the leaf's controllers to both children. */
+int cgroup_set_enter_supervisor(CgroupSet *s);
+
+int cgroup_set_attach_payload(CgroupSet *s, pid_t pid);
+
+/* The payload's oom_kill counter (v2 memory.events, v1 memory.oom_control); -ENODATA
+ * without a memory controller. */
+int cgroup_set_oom_kills(CgroupSet *s, uint64_t *ret);
+
+/* SIGKILLs everything in payload/ until it is empty (cgroup.kill where the kernel has it).
+ * Children of the caller that die meanwhile are reaped through reap(), so that a subreaper
+ * does not leave them as zombies that keep the cgroup busy. */
+int cgroup_set_kill_payload(CgroupSet *s, void (*reap)(void *userdata), void *userdata);
+
+/* Removes payload/ everywhere, retrying briefly while the kernel still counts dying tasks. */
+int cgroup_set_remove_payload(CgroupSet *s);
+
+void cgroup_set_done(CgroupSet *s);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "log.h"
+#include "monitor-log.h"
+#include "time-util.h"
+
+static const char *const stream_names[_LOG_STREAM_MAX] = {
+        [LOG_STREAM_STDOUT] = "stdout",
+        [LOG_STREAM_STDERR] = "stderr",
+};
+
+static int log_file_reopen(LogFile *f) {
+        struct stat st;
+
+        f->fd = safe_close(f->fd);
+        f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+        if (f->fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", f->path);
+        if (fstat(f->fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", f->path);
+        f->size = (uint64_t) st.st_size;
+        return 0;
+}
+
+int log_file_open(LogFile *f, const char *path, uint64_t max_bytes) {
+        *f = (LogFile) { .fd = -EBADF, .max_bytes = max_bytes };
+        f->path = strdup(path);
+        if (!f->path)
+                return log_oom();
+        return log_file_reopen(f);
+}
+
+void log_file_close(LogFile *f) {
+        f->fd = safe_close(f->fd);
+        f->path = mfree(f->path);
+}
+
+static int log_file_rotate(LogFile *f) {
+        _cleanup_free_ char *old = NULL;
+
+        if (asprintf(&old, "%s.1", f->path) < 0)
+                return log_oom();
+        if (rename(f->path, old) < 0)
+                return log_error_errno(errno, "Failed to rotate %s: %m", f->path);
+        return log_file_reopen(f);
+}
+
+int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n) {
+        char prefix[64];
+        struct iovec iov[3];
+        size_t total;
+        ssize_t k;
+        int len;
+
+        if (f->fd < 0)
+                return -EBADF;
+
+        len = snprintf(prefix, sizeof prefix, "%" PRIu64 " %s ", now_usec(CLOCK_REALTIME), stream_names[kind]);
+        total = (size_t) len + n + 1;
+
+        if (f->max_bytes > 0 && f->size > 0 && f->size + total > f->max_bytes) {
+                int r = log_file_rotate(f);
+                if (r < 0)
+                        return r;
+        }
+
+        /* One writev() per record: with O_APPEND a record is never interleaved with
+         * another writer's and a reader never sees half a prefix. */
+        iov[0] = (struct iovec) { prefix, (size_t) len };
+        iov[1] = (struct iovec) { (void *) text, n };
+        iov[2] = (struct iovec) { (void *) "\n", 1 };
+        k = writev(f->fd, iov, ELEMENTSOF(iov));
+        if (k < 0)
+                return log_error_errno(errno, "Failed to write %s: %m", f->path);
+        f->size += (uint64_t) k;
+        if ((size_t) k != total)
+                return log_error_errno(EIO, "Short write to %s.", f->path);
+        return 0;
+}
+
+void log_stream_flush(LogStream *s, LogFile *f) {
+        if (s->n > 0)
+                (void) log_file_write(f, s->kind, s->buf, s->n);
+        s->n = 0;
+}
+
+/* Writes each complete line in buf and keeps the rest; a full buffer is written as is. */
+static void emit_lines(LogStream *s, LogFile *f) {
+        size_t start = 0;
+
+        for (;;) {
+                char *nl = memchr(s->buf + start, '\n', s->n - start);
+
+                if (!nl)
+                        break;
+                (void) log_file_write(f, s->kind, s->buf + start, (size_t) (nl - (s->buf + start)));
+                start = (size_t) (nl - s->buf) + 1;
+        }
+        if (start > 0) {
+                memmove(s->buf, s->buf + start, s->n - start);
+                s->n -= start;
+        }
+        if (s->n == sizeof s->buf)
+                log_stream_flush(s, f);
+}
+
+int log_stream_process(LogStream *s, LogFile *f) {
+        /* Bounded, so that a chatty stream cannot starve the other one or signals; poll()
+         * reports the rest again. */
+        for (unsigned i = 0; i < 16; i++) {
+                ssize_t k;
+
+                if (s->fd < 0)
+                        return 0;
+                k = read(s->fd, s->buf + s->n, sizeof s->buf - s->n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 1;
+                        log_warning_errno(errno, "Failed to read the container's %s: %m", stream_names[s->kind]);
+                        k = 0;
+                }
+                if (k == 0) {
+                        log_stream_flush(s, f);
+                        s->fd = safe_close(s->fd);
+                        return 0;
+                }
+                s->n += (size_t) k;
+                emit_lines(s, f);
+        }
+        return 1;
+}

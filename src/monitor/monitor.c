@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* quilt-monitor <run_dir>: one per container. Reads <run_dir>/config.json, waits for quiltd's
+ * "go" on fd 3, creates the container's init in new namespaces, reports "running <pid>" or
+ * "failed <why>" on fd 4, then copies the container's output to its log, reaps, passes
+ * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h. */
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "container-spec.h"
+#include "fileio.h"
+#include "init.h"
+#include "log.h"
+#include "monitor-cgroup.h"
+#include "monitor-log.h"
+#include "time-util.h"
+
+#define CONTROL_FD 3
+#define REPORT_FD 4
+
+/* Once init is gone, output still buffered in the pipes is copied until every writer has
+ * exited; a process that escaped the cgroup could hold a pipe open forever. */
+#define DRAIN_TIMEOUT_USEC (2 * USEC_PER_SEC)
+
+typedef struct Monitor {
+        ContainerSpec *spec;
+        char *exit_path;
+        int report_fd;
+
+        CgroupSet cgroups;
+        bool have_oom_start;
+        uint64_t oom_start;
+
+        LogFile log;
+        LogStream streams[_LOG_STREAM_MAX];
+
+        pid_t init_pid;
+        int sync_fd;
+        int signal_fd;
+
+        bool reported;     /* the line on fd 4 is written */
+        bool status_known; /* init said how the command ended */
+        bool init_exited;
+        int init_status;
+
+        ContainerExit exit;
+} Monitor;
+
+/* Static: the two 16 KiB line buffers are only paged in when used. */
+static Monitor monitor = {
+        .report_fd = REPORT_FD,
+        .sync_fd = -EBADF,
+        .signal_fd = -EBADF,
+        .log.fd = -EBADF,
+        .streams = {
+                [LOG_STREAM_STDOUT] = { .kind = LOG_STREAM_STDOUT, .fd = -EBADF },
+                [LOG_STREAM_STDERR] = { .kind = LOG_STREAM_STDERR, .fd = -EBADF },
+        },
+};
+
+static void monitor_report(Monitor *m, const char *kind, const char *text) {
+        char buf[INIT_MSG_MAX + 64];
+        int n;
+
+        if (m->reported)
+                return;
+        m->reported = true;
+
+        n = snprintf(buf, sizeof buf, "%s %s\n", kind, text);
+        /* quiltd may be gone (restarted): EPIPE is fine, SIGPIPE is ignored. */
+        if (n > 0)
+                (void) loop_write(m->report_fd, buf, MIN((size_t) n, sizeof buf - 1));
+        m->report_fd = safe_close(m->report_fd);
+}
+
+/* A setup failure: "<what>: <strerror>" goes to fd 4, exit.json and our own log. */
+_printf_(3, 4) static int monitor_fail(Monitor *m, int error, const char *format, ...) {
+        char what[INIT_MSG_MAX];
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(what, sizeof what, format, ap);
+        va_end(ap);
+        if (error != 0 ? asprintf(&msg, "%s: %s", what, strerror(abs(error))) < 0 : !(msg = strdup(what)))
+                return log_oom();
+
+        log_error("%s", msg);
+        monitor_report(m, CONTAINER_REPORT_FAILED, msg);
+        if (!m->exit.error)
+                m->exit.error = TAKE_PTR(msg);
+        return error != 0 ? -abs(error) : -EINVAL;
+}
+
+/* Blocks until quiltd writes "go\n". -ECANCELED when it gave up (EOF). */
+static int wait_for_go(void) {
+        char buf[8];
+        size_t n = 0;
+
+        while (n < sizeof buf) {
+                ssize_t k = read(CONTROL_FD, buf + n, sizeof buf - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return log_error_errno(errno, "Failed to read the control pipe: %m");
+                if (k == 0)
+                        return log_info_errno(ECANCELED, "The control pipe was closed before \"go\", exiting.");
+                n += (size_t) k;
+                if (memchr(buf, '\n', n))
+                        return n == 3 && memcmp(buf, "go\n", 3) == 0
+                                       ? 0
+                                       : log_error_errno(EPROTO, "Unexpected message on the control pipe.");
+        }
+        return log_error_errno(EPROTO, "Unexpected message on the control pipe.");
+}
+
+static void reap_children(Monitor *m) {
+        for (;;) {
+                int status;
+                pid_t pid = waitpid(-1, &status, WNOHANG);
+
+                if (pid <= 0)
+                        return;
+                if (pid == m->init_pid && !m->init_exited) {
+                        m->init_exited = true;
+                        m->init_status = status;
+                        m->exit.exited_usec = now_usec(CLOCK_REALTIME);
+                }
+        }
+}
+
+static void reap_callback(void *userdata) {
+        reap_children(userdata);
+}
+
+/* Like fork(), but the child starts in new namespaces; with CLONE_NEWPID it is PID 1 there.
+ * glibc's clone() wants a separate stack, which a fork-like child does not need. */
+static pid_t raw_clone(unsigned long flags) {
+        return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+static unsigned long clone_flags(unsigned namespaces) {
+        unsigned long flags = SIGCHLD;
+
+        /* The cgroup namespace is not here: init creates it once it is in payload/. */
+        if (namespaces & CONTAINER_NS_PID)
+                flags |= CLONE_NEWPID;
+        if (namespaces & CONTAINER_NS_MOUNT)
+                flags |= CLONE_NEWNS;
+        if (namespaces & CONTAINER_NS_UTS)
+                flags |= CLONE_NEWUTS;
+        if (namespaces & CONTAINER_NS_IPC)
+                flags |= CLONE_NEWIPC;
+        if (namespaces & CONTAINER_NS_NET)
+                flags |= CLONE_NEWNET;
+        return flags;
+}
+
+static int set_nonblock(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        return 0;
+}
+
+static int spawn_init(Monitor *m) {
+        int out[2], err[2], sync[2];
+        pid_t pid;
+
+        if (pipe2(out, O_CLOEXEC) < 0)
+                return monitor_fail(m, errno, "create the stdout pipe");
+        m->streams[LOG_STREAM_STDOUT].fd = out[0];
+        if (pipe2(err, O_CLOEXEC) < 0) {
+                (void) close(out[1]);
+                return monitor_fail(m, errno, "create the stderr pipe");
+        }
+        m->streams[LOG_STREAM_STDERR].fd = err[0];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                (void) close(out[1]);
+                (void) close(err[1]);
+                return monitor_fail(m, errno, "create the init socket");
+        }
+        m->sync_fd = sync[0];
+
+        pid = raw_clone(clone_flags(m->spec->namespaces));
+        if (pid == 0)
+                init_main(m->spec, sync[1], out[1], err[1]);
+
+        (void) close(out[1]);
+        (void) close(err[1]);
+        (void) close(sync[1]);
+        if (pid < 0)
+                return monitor_fail(m, errno, "clone the container's init");
+        m->init_pid = pid;
+
+        if (set_nonblock(out[0]) < 0 || set_nonblock(err[0]) < 0 || set_nonblock(m->sync_fd) < 0)
+                return monitor_fail(m, errno, "set up the container's pipes");
+        return 0;
+}
+
+static int monitor_setup(Monitor *m, const char *run_dir) {
+        _cleanup_free_ char *config_path = NULL;
+        sigset_t mask;
+        int r;
+
+        if (asprintf(&config_path, "%s/config.json", run_dir) < 0 ||
+            asprintf(&m->exit_path, "%s/exit.json", run_dir) < 0)
+                return log_oom();
+
+        /* Nothing can run without a valid spec; say so right away rather than after "go". */
+        r = container_spec_load(config_path, &m->spec);
+        if (r < 0)
+                return monitor_fail(m, r, "load %s", config_path);
+        if (!(m->spec->namespaces & CONTAINER_NS_MOUNT))
+                return monitor_fail(m, 0, "the mount namespace is required (the rootfs is mounted in it)");
+
+        /* The container's memory limit covers us too: let the OOM killer pick the payload.
+         * init resets its own value to 0. */
+        r = write_string_file("/proc/self/oom_score_adj", "-1000");
+        if (r < 0)
+                log_warning_errno(r, "Failed to set oom_score_adj, ignoring: %m");
+
+        /* Orphans of the container are reparented to us, not to the host's PID 1. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return monitor_fail(m, errno, "become a child subreaper");
+
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        /* Blocked from now on, so that none is lost before the signalfd exists; init
+         * inherits the mask, which is also what lets it receive them as PID 1. */
+        sigemptyset(&mask);
+        (void) sigaddset(&mask, SIGCHLD);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (signal_is_forwarded(sig))
+                        (void) sigaddset(&mask, sig);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return monitor_fail(m, errno, "block signals");
+        m->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (m->signal_fd < 0)
+                return monitor_fail(m, errno, "create a signalfd");
+
+        r = wait_for_go();
+        (void) close(CONTROL_FD);
+        if (r < 0)
+                return r == -ECANCELED ? r : monitor_fail(m, r, "read \"go\" from quiltd");
+
+        r = cgroup_set_discover(&m->cgroups, m->spec->cgroup_leaf);
+        if (r < 0)
+                return monitor_fail(m, r, "find the cgroup %s", m->spec->cgroup_leaf);
+        r = cgroup_set_enter_supervisor(&m->cgroups);
+        if (r < 0)
+                return monitor_fail(m, r, "set up the cgroups below %s", m->spec->cgroup_leaf);
+        m->have_oom_start = cgroup_set_oom_kills(&m->cgroups, &m->oom_start) >= 0;
+
+        if (m->spec->log_driver != CONTAINER_LOG_FILE)
+                return monitor_fail(m, EOPNOTSUPP, "log driver");
+        r = log_file_open(&m->log, m->spec->log_path, m->spec->log_max_bytes);
+        if (r < 0)
+                return monitor_fail(m, r, "open %s", m->spec->log_path);
+
+        r = spawn_init(m);
+        if (r < 0)
+                return r;
+
+        /* init waits for "go" until it is in payload/, so that everything it and the
+         * command create is accounted there and its cgroup namespace is rooted there. */
+        r = cgroup_set_attach_payload(&m->cgroups, m->init_pid);
+        if (r < 0)
+                return monitor_fail(m, r, "move init into the payload cgroup");
+        if (send(m->sync_fd, INIT_MSG_GO, strlen(INIT_MSG_GO), MSG_NOSIGNAL) < 0)
+                return monitor_fail(m, errno, "start init");
+        return 0;
+}
+
+static void handle_init_message(Monitor *m, const char *msg) {
+        const char *v;
+        int n;
+
+        if (streq(msg, INIT_MSG_OK)) {
+                char pid[16];
+
+                m->exit.started = true;
+                m->exit.started_usec = now_usec(CLOCK_REALTIME);
+                (void) snprintf(pid, sizeof pid, "%i", (int) m->init_pid);
+                monitor_report(m, CONTAINER_REPORT_RUNNING, pid);
+                log_debug("Container %s is running, init is %i.", m->spec->name, (int) m->init_pid);
+        } else if ((v = startswith(msg, INIT_MSG_FAIL)))
+                (void) monitor_fail(m, 0, "%s", v);
+        else if ((v = startswith(msg, INIT_MSG_EXIT)) && sscanf(v, "%i", &n) == 1) {
+                m->exit.exit_code = n;
+                m->status_known = true;
+        } else if ((v = startswith(msg, INIT_MSG_SIGNAL)) && sscanf(v, "%i", &n) == 1) {
+                m->exit.exit_signal = n;
+                m->status_known = true;
+        } else
+                log_warning("Unexpected message from init: %s", msg);
+}
+
+/* Handles every message init has sent so far; closes the socket at EOF. */
+static void process_sync(Monitor *m) {
+        while (m->sync_fd >= 0) {
+                char buf[INIT_MSG_MAX + 1];
+                ssize_t n = recv(m->sync_fd, buf, sizeof buf - 1, 0);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        m->sync_fd = safe_close(m->sync_fd);
+                        return;
+                }
+                buf[n] = '\0';
+                handle_init_message(m, buf);
+        }
+}
+
+static void process_signals(Monitor *m) {
+        for (;;) {
+                struct signalfd_siginfo si;
+                ssize_t n = read(m->signal_fd, &si, sizeof si);
+
+                if (n != sizeof si)
+                        return;
+                if (si.ssi_signo == SIGCHLD)
+                        reap_children(m);
+                else if (m->init_pid > 0 && !m->init_exited) {
+                        log_debug("Forwarding signal %u to init.", si.ssi_signo);
+                        (void) kill(m->init_pid, (int) si.ssi_signo);
+                }
+        }
+}
+
+/* Polls the signalfd, init's socket and the output pipes until init has exited, or with a
+ * deadline (0: none) until the pipes are at EOF. */
+static void monitor_poll(Monitor *m, uint64_t deadline) {
+        for (;;) {
+                struct pollfd p[] = {
+                        { .fd = m->signal_fd, .events = POLLIN },
+                        { .fd = m->sync_fd, .events = POLLIN },
+                        { .fd = m->streams[LOG_STREAM_STDOUT].fd, .events = POLLIN },
+                        { .fd = m->streams[LOG_STREAM_STDERR].fd, .events = POLLIN },
+                };
+                int timeout = -1;
+
+                if (deadline == 0 && m->init_exited)
+                        return;
+                if (deadline > 0) {
+                        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (m->streams[LOG_STREAM_STDOUT].fd < 0 && m->streams[LOG_STREAM_STDERR].fd < 0)
+                                return;
+                        if (now >= deadline) {
+                                log_warning("The container's output did not reach EOF, something still holds it.");
+                                return;
+                        }
+                        timeout = (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
+                }
+
+                if (poll(p, ELEMENTSOF(p), timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error_errno(errno, "poll() failed: %m");
+                        return;
+                }
+
+                /* init's messages first: its report precedes its death. */
+                if (p[1].revents)
+                        process_sync(m);
+                for (size_t i = 0; i < _LOG_STREAM_MAX; i++)
+                        if (p[2 + i].revents)
+                                (void) log_stream_process(&m->streams[i], &m->log);
+                if (p[0].revents)
+                        process_signals(m);
+        }
+}
+
+static void monitor_finish(Monitor *m) {
+        uint64_t oom_end;
+
+        /* Whatever init said before dying is still queued. */
+        process_sync(m);
+
+        /* With a pid namespace the kernel killed the rest when init died; without one,
+         * or for anything that got out of it, the cgroup knows who is left. */
+        (void) cgroup_set_kill_payload(&m->cgroups, reap_callback, m);
+        reap_children(m);
+
+        monitor_poll(m, now_usec(CLOCK_MONOTONIC) + DRAIN_TIMEOUT_USEC);
+        for (size_t i = 0; i < _LOG_STREAM_MAX; i++) {
+                log_stream_flush(&m->streams[i], &m->log);
+                m->streams[i].fd = safe_close(m->streams[i].fd);
+        }
+
+        if (!m->reported) {
+                char why[64];
+
+                if (WIFSIGNALED(m->init_status))
+                        (void) snprintf(why, sizeof why, "killed by signal %i", WTERMSIG(m->init_status));
+                else
+                        (void) snprintf(why, sizeof why, "exit status %i", WEXITSTATUS(m->init_status));
+                (void) monitor_fail(m, 0, "init exited before the container was set up (%s)", why);
+        }
+
+        if (!m->status_known) {
+                /* init died without saying how the command ended: SIGKILLed from outside,
+                 * say, or a setup failure (127 for a command that could not be executed). */
+                if (WIFSIGNALED(m->init_status))
+                        m->exit.exit_signal = WTERMSIG(m->init_status);
+                else
+                        m->exit.exit_code = WEXITSTATUS(m->init_status);
+        }
+
+        if (m->have_oom_start && cgroup_set_oom_kills(&m->cgroups, &oom_end) >= 0 && oom_end > m->oom_start)
+                m->exit.oom_killed = true;
+}
+
+static int monitor_write_exit(Monitor *m) {
+        int r;
+
+        if (m->exit.exited_usec == 0)
+                m->exit.exited_usec = now_usec(CLOCK_REALTIME);
+        r = container_exit_save(&m->exit, m->exit_path);
+        if (r < 0)
+                return r;
+        log_debug("Wrote %s.", m->exit_path);
+        return 0;
+}
+
+static void monitor_done(Monitor *m) {
+        (void) cgroup_set_remove_payload(&m->cgroups);
+        cgroup_set_done(&m->cgroups);
+        log_file_close(&m->log);
+        m->sync_fd = safe_close(m->sync_fd);
+        m->signal_fd = safe_close(m->signal_fd);
+        m->report_fd = safe_close(m->report_fd);
+        container_exit_done(&m->exit);
+        m->spec = container_spec_free(m->spec);
+        m->exit_path = mfree(m->exit_path);
+}
+
+int main(int argc, char *argv[]) {
+        Monitor *m = &monitor;
+        int r;
+
+        log_parse_environment();
+
+        if (argc != 2 || argv[1][0] != '/') {
+                log_error("Usage: %s RUN_DIR (an absolute path)", program_invocation_short_name);
+                return 2;
+        }
+
+        r = monitor_setup(m, argv[1]);
+        if (r == -ECANCELED) {
+                monitor_done(m);
+                return 1;
+        }
+        if (r < 0) {
+                /* Nothing runs (any init we created was killed): only the record is left. */
+                if (m->init_pid > 0 && !m->init_exited) {
+                        (void) kill(m->init_pid, SIGKILL);
+                        while (!m->init_exited && waitpid(m->init_pid, &m->init_status, 0) == m->init_pid)
+                                m->init_exited = true;
+                }
+                m->exit.exit_code = INIT_EXIT_SETUP_FAILED;
+        } else {
+                monitor_poll(m, 0);
+                monitor_finish(m);
+        }
+
+        r = m->exit_path ? monitor_write_exit(m) : -ENOMEM;
+        monitor_done(m);
+        return r < 0 ? 1 : 0;
+}
