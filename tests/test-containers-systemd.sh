@@ -98,15 +98,15 @@ fi
 
 # ---- limits bite ------------------------------------------------------------------------
 check "create a container that allocates 600 MiB" \
-        inside quilt create --name oom -- sh -c 'head -c 600M /dev/zero | tail'
+        inside quilt create --name oom -- sh -c 'head -c 629145600 /dev/zero | tail'
 check "it ends" wait_state oom EXITED
 is "... as an OOM kill" "$(field oom .oom_killed)" true
 
 check "create a fork loop with --pids 40" inside quilt create --name forks --pids 40 -- \
-        sh -c 'for i in $(seq 100); do sleep 60 & done 2>/dev/null; sleep 1; ls /proc | grep -c "^[0-9]"'
+        sh -c 'for i in $(seq 100); do sleep 60 & echo started; done'
 wait_state forks EXITED > /dev/null
-NPROC=$(inside quilt logs forks | tail -1)
-check "the fork loop stops at the pids limit (saw $NPROC processes)" test "${NPROC:-999}" -le 40
+NFORK=$(inside quilt logs forks | grep -c started)
+check "the fork loop stops at the pids limit ($NFORK forks succeeded)" test "$NFORK" -ge 30 -a "$NFORK" -le 40
 
 check "create a busy loop with --cpu 50" inside quilt create --name spin --cpu 50 -- sh -c 'while :; do :; done'
 SID=$(field spin .container_id)

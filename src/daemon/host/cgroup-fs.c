@@ -19,7 +19,9 @@
 
 #define CPU_PERIOD_USEC 100000
 
-static const char *const fs_controllers[] = { "memory", "cpu", "pids" };
+/* cpuacct only accounts (CPU usage for status and metrics); on most hosts it shares the cpu
+ * hierarchy, and a hierarchy is only added once. */
+static const char *const fs_controllers[] = { "memory", "cpu", "cpuacct", "pids" };
 
 static int fs_init(CgroupBackend *b) {
         const CgroupMount *m;
