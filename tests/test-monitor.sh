@@ -154,6 +154,8 @@ EOF
                         echo 0 > "$MEMORY_ROOT/$LEAF/memory.swap.max" 2> /dev/null
                 else
                         echo "$OPT_MEMORY" > "$MEMORY_ROOT/$LEAF/memory.limit_in_bytes"
+                        # With swap the limit would only slow the allocation down.
+                        echo "$OPT_MEMORY" > "$MEMORY_ROOT/$LEAF/memory.memsw.limit_in_bytes" 2> /dev/null
                 fi
         fi
 
