@@ -27,7 +27,7 @@ static int log_file_reopen(LogFile *f) {
         return 0;
 }
 
-int log_file_open(LogFile *f, const char *path, uint64_t max_bytes) {
+static int log_file_open(LogFile *f, const char *path, uint64_t max_bytes) {
         *f = (LogFile) { .fd = -EBADF, .max_bytes = max_bytes };
         f->path = strdup(path);
         if (!f->path)
@@ -35,7 +35,7 @@ int log_file_open(LogFile *f, const char *path, uint64_t max_bytes) {
         return log_file_reopen(f);
 }
 
-void log_file_close(LogFile *f) {
+static void log_file_close(LogFile *f) {
         f->fd = safe_close(f->fd);
         f->path = mfree(f->path);
 }
@@ -50,7 +50,7 @@ static int log_file_rotate(LogFile *f) {
         return log_file_reopen(f);
 }
 
-int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n) {
+static int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n) {
         char prefix[64];
         struct iovec iov[3];
         size_t total;
@@ -83,14 +83,40 @@ int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n) {
         return 0;
 }
 
-void log_stream_flush(LogStream *s, LogFile *f) {
+int log_sink_open(LogSink *s, const ContainerSpec *spec) {
+        *s = (LogSink) { .driver = spec->log_driver, .file.fd = -EBADF };
+
+        switch (spec->log_driver) {
+        case CONTAINER_LOG_FILE:
+                return log_file_open(&s->file, spec->log_path, spec->log_max_bytes);
+        case CONTAINER_LOG_JOURNAL:
+                return log_journal_open(&s->journal, spec->id, spec->name);
+        }
+        return -EINVAL;
+}
+
+void log_sink_close(LogSink *s) {
+        if (s->driver == CONTAINER_LOG_FILE)
+                log_file_close(&s->file);
+        else
+                log_journal_close(&s->journal);
+}
+
+int log_sink_write(LogSink *s, LogStreamKind kind, const char *text, size_t n) {
+        if (s->driver == CONTAINER_LOG_JOURNAL)
+                return log_journal_write(&s->journal, stream_names[kind],
+                                         kind == LOG_STREAM_STDERR ? LOG_ERR : LOG_INFO, text, n);
+        return log_file_write(&s->file, kind, text, n);
+}
+
+void log_stream_flush(LogStream *s, LogSink *f) {
         if (s->n > 0)
-                (void) log_file_write(f, s->kind, s->buf, s->n);
+                (void) log_sink_write(f, s->kind, s->buf, s->n);
         s->n = 0;
 }
 
 /* Writes each complete line in buf and keeps the rest; a full buffer is written as is. */
-static void emit_lines(LogStream *s, LogFile *f) {
+static void emit_lines(LogStream *s, LogSink *f) {
         size_t start = 0;
 
         for (;;) {
@@ -98,7 +124,7 @@ static void emit_lines(LogStream *s, LogFile *f) {
 
                 if (!nl)
                         break;
-                (void) log_file_write(f, s->kind, s->buf + start, (size_t) (nl - (s->buf + start)));
+                (void) log_sink_write(f, s->kind, s->buf + start, (size_t) (nl - (s->buf + start)));
                 start = (size_t) (nl - s->buf) + 1;
         }
         if (start > 0) {
@@ -109,7 +135,7 @@ static void emit_lines(LogStream *s, LogFile *f) {
                 log_stream_flush(s, f);
 }
 
-int log_stream_process(LogStream *s, LogFile *f) {
+int log_stream_process(LogStream *s, LogSink *f) {
         /* Bounded, so that a chatty stream cannot starve the other one or signals; poll()
          * reports the rest again. */
         for (unsigned i = 0; i < 16; i++) {

@@ -4,7 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The file log driver: one line per line of output, "<usec> <stdout|stderr> <text>\n",
+#include "container-spec.h"
+#include "monitor-journal.h"
+
+/* The container's output, line by line, to the log driver the spec names.
+ *
+ * The file log driver: one line per line of output, "<usec> <stdout|stderr> <text>\n",
  * where usec is CLOCK_REALTIME in µs when the monitor read it. A line longer than
  * LOG_LINE_MAX is cut into several records, and so is an unterminated line at EOF. The
  * file is renamed to <path>.1 (replacing the previous one) before it would grow beyond
@@ -32,15 +37,21 @@ typedef struct LogStream {
         char buf[LOG_LINE_MAX];
 } LogStream;
 
-int log_file_open(LogFile *f, const char *path, uint64_t max_bytes);
-void log_file_close(LogFile *f);
+typedef struct LogSink {
+        ContainerLogDriver driver;
+        LogFile file;
+        LogJournal journal;
+} LogSink;
+
+int log_sink_open(LogSink *s, const ContainerSpec *spec);
+void log_sink_close(LogSink *s);
 
 /* Writes one record; text has no trailing newline. */
-int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n);
+int log_sink_write(LogSink *s, LogStreamKind kind, const char *text, size_t n);
 
 /* Reads what is available from s->fd (non-blocking) and writes every complete line.
  * Returns 0 at EOF (the partial line flushed and s->fd closed), 1 otherwise. */
-int log_stream_process(LogStream *s, LogFile *f);
+int log_stream_process(LogStream *s, LogSink *sink);
 
 /* Writes out a partial line, e.g. when giving up on a stream that does not reach EOF. */
-void log_stream_flush(LogStream *s, LogFile *f);
+void log_stream_flush(LogStream *s, LogSink *sink);

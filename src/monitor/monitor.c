@@ -40,7 +40,7 @@ typedef struct Monitor {
         bool have_oom_start;
         uint64_t oom_start;
 
-        LogFile log;
+        LogSink log;
         LogStream streams[_LOG_STREAM_MAX];
 
         pid_t init_pid;
@@ -60,7 +60,7 @@ static Monitor monitor = {
         .report_fd = REPORT_FD,
         .sync_fd = -EBADF,
         .signal_fd = -EBADF,
-        .log.fd = -EBADF,
+        .log.file.fd = -EBADF,
         .streams = {
                 [LOG_STREAM_STDOUT] = { .kind = LOG_STREAM_STDOUT, .fd = -EBADF },
                 [LOG_STREAM_STDERR] = { .kind = LOG_STREAM_STDERR, .fd = -EBADF },
@@ -263,11 +263,10 @@ static int monitor_setup(Monitor *m, const char *run_dir) {
                 return monitor_fail(m, r, "set up the cgroups below %s", m->spec->cgroup_leaf);
         m->have_oom_start = cgroup_set_oom_kills(&m->cgroups, &m->oom_start) >= 0;
 
-        if (m->spec->log_driver != CONTAINER_LOG_FILE)
-                return monitor_fail(m, EOPNOTSUPP, "log driver");
-        r = log_file_open(&m->log, m->spec->log_path, m->spec->log_max_bytes);
+        r = log_sink_open(&m->log, m->spec);
         if (r < 0)
-                return monitor_fail(m, r, "open %s", m->spec->log_path);
+                return m->spec->log_driver == CONTAINER_LOG_FILE ? monitor_fail(m, r, "open %s", m->spec->log_path)
+                                                                 : monitor_fail(m, r, "open the journal");
 
         r = spawn_init(m);
         if (r < 0)
@@ -441,7 +440,7 @@ static int monitor_write_exit(Monitor *m) {
 static void monitor_done(Monitor *m) {
         (void) cgroup_set_remove_payload(&m->cgroups);
         cgroup_set_done(&m->cgroups);
-        log_file_close(&m->log);
+        log_sink_close(&m->log);
         m->sync_fd = safe_close(m->sync_fd);
         m->signal_fd = safe_close(m->signal_fd);
         m->report_fd = safe_close(m->report_fd);

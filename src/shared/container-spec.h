@@ -29,7 +29,9 @@
  *            "running <init-pid>\n"   the user's command has been exec()ed (or, with an
  *                                     empty argv, init is up and waiting)
  *            "failed <message>\n"     setup failed; nothing runs; exit.json says why too
- *          quiltd may have gone away by then: the monitor ignores EPIPE.
+ *          quiltd may have gone away by then: the monitor ignores EPIPE. A config.json
+ *          that does not load is reported at once, without waiting for "go".
+ *          The monitor exits 0 once exit.json is written (also after "failed").
  *
  * The monitor then holds the container's stdout/stderr, writes the log, reaps init (it is
  * a child subreaper), and when init has exited kills what is left in the payload cgroup,
@@ -120,7 +122,8 @@ int container_spec_load(const char *path, ContainerSpec **ret);
 /* What the monitor leaves in exit.json. */
 typedef struct ContainerExit {
         bool started;        /* the command was exec()ed */
-        int exit_code;       /* valid when exit_signal == 0 */
+        int exit_code;       /* valid when exit_signal == 0; after a setup failure 125, or
+                              * 127/126 when argv[0] was not found/not executable */
         int exit_signal;     /* the signal that killed the command, 0 if it exited */
         bool oom_killed;     /* the cgroup's oom_kill counter rose while it ran */
         uint64_t started_usec;
