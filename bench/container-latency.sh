@@ -106,7 +106,17 @@ install_missing() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-monitor_pids() { pgrep -f "^([^ ]*/)?quilt-monitor $D/run/containers/" || true; }
+# quilt-monitor processes of our quiltd: "quilt-monitor <RuntimeDirectory>/containers/<id>".
+# init is forked from the monitor without an exec, so it carries the same command line:
+# keep only the matches whose parent is not a match.
+monitor_procs() { pgrep -f "^([^ ]*/)?quilt-monitor $D/run/containers/" || true; }
+monitor_pids() {
+	local all p
+	all=" $(monitor_procs | tr '\n' ' ') "
+	for p in $all; do
+		[[ $all == *" $(awk '$1 == "PPid:" { print $2 }' /proc/"$p"/status 2>/dev/null) "* ]] || echo "$p"
+	done
+}
 
 cleanup() {
 	local rc=$? i left=""
@@ -125,7 +135,7 @@ cleanup() {
 		wait "$QUILTD_PID" 2>/dev/null
 	fi
 	if [ -n "$D" ]; then
-		i=$(monitor_pids)
+		i=$(monitor_procs)
 		if [ -n "$i" ]; then
 			log "WARNING: quilt-monitor still running after rm: $(echo $i); killing them"
 			kill -KILL $i 2>/dev/null
@@ -134,7 +144,7 @@ cleanup() {
 		# container cgroups: crun's /<id>, quilt's quilt.slice/quilt-<id> (standalone backend)
 		find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name "$PFX-*" -delete 2>/dev/null
 		for i in $(cat "$D"/ids 2>/dev/null); do
-			find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/quilt.slice/quilt-$i" \
+			find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/quilt.slice/quilt-$i" \
 				-exec find {} -depth -type d -delete \; 2>/dev/null
 		done
 		for i in /sys/fs/cgroup/quilt.slice /sys/fs/cgroup/*/quilt.slice; do
@@ -150,10 +160,10 @@ cleanup() {
 	# what could be left behind
 	if [ -n "$D" ]; then
 		grep -qF "$D" /proc/self/mountinfo && left+=" mounts"
-		[ -n "$(monitor_pids)" ] && left+=" monitors"
+		[ -n "$(monitor_procs)" ] && left+=" monitors"
 		[ -n "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -name "$PFX-*" 2>/dev/null)" ] && left+=" crun-cgroups"
 		for i in $(cat "$D"/ids 2>/dev/null); do
-			[ -n "$(find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -path "*/quilt.slice/quilt-$i" 2>/dev/null)" ] &&
+			[ -n "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -path "*/quilt.slice/quilt-$i" 2>/dev/null)" ] &&
 				{ left+=" quilt-cgroups"; break; }
 		done
 		rm -rf "$D"
@@ -339,7 +349,7 @@ mem_crun() {
 ratio() { # LABEL KEY-QUILT KEY-CRUN
 	[ -n "${P50[$2]:-}" ] && [ -n "${P50[$3]:-}" ] || return 0
 	awk -v l="$1" -v q="${P50[$2]}" -v c="${P50[$3]}" \
-		'BEGIN { printf "%-46s %8.2f / %8.2f ms = %5.2fx\n", l, q, c, c > 0 ? q / c : 0 }'
+		'BEGIN { printf "%-46s %8.2f / %8.2f ms = %5.2fx\n", l, q, c, (c > 0 ? q / c : 0) }'
 }
 
 # ---- main ----------------------------------------------------------------------------
@@ -396,7 +406,7 @@ cat <<EOF
 
 $(printf '%-46s %5s %8s %8s %8s %8s %8s %6s' series n p50 p95 p99 min max steal%)
 ${TABLE}
-p50 ratios quilt / crun
+p50 ratios quilt / crun$([ "$ONLY" = all ] || echo ": need both halves (ONLY=$ONLY)")
 $(ratio "create -> RUNNING" q_create c_run_d)
 $(ratio "create -> exit" q_run c_run)
 
