@@ -123,6 +123,9 @@ cleanup() {
 	set +e
 	trap - EXIT INT TERM
 	log "cleanup"
+	# The temp dir goes away below: show why quiltd failed, if it did.
+	[ "$rc" = 0 ] || [ -z "$D" ] || [ ! -s "$D"/quiltd.log ] ||
+		{ log "last lines of quiltd's log:"; tail -n 20 "$D"/quiltd.log | sed 's/^/  quiltd: /' >&2; }
 	if command -v crun >/dev/null; then
 		for i in $(crun list -q 2>/dev/null | grep "^$PFX-"); do crun delete -f "$i" >/dev/null 2>&1; done
 	fi
@@ -201,7 +204,6 @@ start_quiltd() {
 		kill -0 "$QUILTD_PID" 2>/dev/null || break
 		sleep 0.02
 	done
-	sed 's/^/  quiltd: /' "$D"/quiltd.log >&2
 	die "quiltd did not come up"
 }
 
@@ -367,7 +369,7 @@ if want quilt; then
 	start_quiltd
 	VERSIONS+="$("$QUILTD" --version | head -1); $("$QUILT" --version | head -1); "
 	# The first container makes quiltd build its "minimal" image; crun uses the same tree.
-	id=$("$QUILT" create -- true </dev/null) || die "quilt create failed; see $D/quiltd.log"
+	id=$("$QUILT" create -- true </dev/null) || die "quilt create failed"
 	echo "$id" >>"$D"/ids
 	"$QUILT" rm -f "$id" >/dev/null
 	ROOTFS=$D/state/images/minimal/rootfs
