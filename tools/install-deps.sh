@@ -20,6 +20,7 @@ PACKAGES=(
         # tests
         python3 python3-grpcio python3-grpc-tools python3-protobuf   # gRPC interop test
         curl jq                         # HTTP/JSON tests
+        xz-utils zstd gzip              # compressed image tarballs in the image tests
         busybox-static                  # the default container image
         iproute2 nftables               # container networking
         util-linux                      # unshare, nsenter, setpriv, flock (the systemd harness)
