@@ -275,7 +275,9 @@ static const char create_request_json[] =
         "true,"
         "              \"options\": {}},"
         "             {\"source\": \"\", \"target\": \"/scratch\", \"type\": \"TMPFS\", \"readonly\": false,"
-        "              \"options\": {\"size\": \"64m\", \"mode\": \"1777\"}}]}";
+        "              \"options\": {\"size\": \"64m\", \"mode\": \"1777\"}}],"
+        " \"pids_limit\": 0, \"auto_remove\": false, \"labels\": {}, \"user\": \"\","
+        " \"host_namespaces\": []}";
 
 static void test_create_request(void) {
         _cleanup_proto_ Quilt__CreateContainerRequest *r = NULL, *c = NULL;
@@ -346,7 +348,8 @@ static void test_defaults_and_null(void) {
                            " \"enable_pid_namespace\": false, \"enable_mount_namespace\": false,"
                            " \"enable_uts_namespace\": false, \"enable_ipc_namespace\": false,"
                            " \"enable_network_namespace\": false, \"name\": \"\", \"async_mode\": false,"
-                           " \"mounts\": []}",
+                           " \"mounts\": [], \"pids_limit\": 0, \"auto_remove\": false, \"labels\": {},"
+                           " \"user\": \"\", \"host_namespaces\": []}",
                            "every field is emitted, defaults included");
         }
 
@@ -413,7 +416,9 @@ static void test_oneof(void) {
            "oneof member sets the case");
         if (a) {
                 is_str(a->state_filter, "running", "oneof value");
-                encodes_to(&a->base, "{\"state_filter\": \"running\"}", "set oneof member is emitted");
+                encodes_to(&a->base,
+                           "{\"state_filter\": \"running\", \"name_filter\": \"\", \"label_filter\": {}}",
+                           "set oneof member is emitted");
                 wire_round_trip(&a->base, "oneof survives the wire format");
         }
 
@@ -421,8 +426,10 @@ static void test_oneof(void) {
         ok(b && b->state_filter_present_case ==
                            QUILT__LIST_CONTAINERS_REQUEST__STATE_FILTER_PRESENT__NOT_SET,
            "absent oneof is not set");
+        /* The other fields are there (defaults are always emitted); only the oneof is not. */
         if (b)
-                encodes_to(&b->base, "{}", "unset oneof member is not emitted");
+                encodes_to(&b->base, "{\"name_filter\": \"\", \"label_filter\": {}}",
+                           "unset oneof member is not emitted");
 
         c = decode(&quilt__list_containers_request__descriptor, "{\"stateFilter\": null}");
         ok(c && c->state_filter_present_case ==
