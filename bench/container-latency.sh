@@ -266,6 +266,10 @@ measure() {
 }
 
 floor_true() { "$ROOTFS"/bin/true; }
+# The CLI's own share of every quilt number: starting a program linked against grpc and
+# absl, plus one unary RPC on a fresh channel.
+floor_cli_help() { "$QUILT" --help >/dev/null; }
+floor_cli_rpc() { "$QUILT" health >/dev/null; }
 q_create() { "$QUILT" create -- sleep 600 </dev/null >"$D"/id; }
 q_rm() {
 	local id
@@ -381,6 +385,8 @@ log "rootfs: $ROOTFS"
 
 measure floor "harness floor: fork+exec busybox true" floor_true
 if want quilt; then
+	measure q_help "quilt --help (CLI start, no RPC)" floor_cli_help
+	measure q_health "quilt health (CLI start + one RPC)" floor_cli_rpc
 	measure q_create "quilt create -- sleep 600 (->RUNNING)" q_create q_rm
 	measure q_run "quilt run --rm -- true (->exit)" q_run
 	left=$("$QUILT" ps -a -q)
