@@ -8,16 +8,9 @@
 #include <time.h>
 
 #include "cgroup-util.h"
+#include "strv.h"
 
 /* ------------------------------------------------------------------------- small helpers */
-
-static size_t strv_length(char *const *l) {
-        size_t n = 0;
-
-        for (; l && l[n]; n++)
-                ;
-        return n;
-}
 
 static bool strv_contains(char *const *l, const char *s) {
         for (; l && *l; l++)

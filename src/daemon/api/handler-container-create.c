@@ -17,6 +17,7 @@
 #include "manager.h"
 #include "name-util.h"
 #include "runtime.h"
+#include "strv.h"
 #include "time-util.h"
 
 #define MEMORY_DEFAULT_MB 512
@@ -82,20 +83,6 @@ static int generate_id(char **ret) {
                        : 0;
 }
 
-static int strv_from_repeated(char **items, size_t n, char ***ret) {
-        char **l = calloc(n + 1, sizeof(char *));
-
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(l[i] = strdup(items[i]))) {
-                        strv_free(l);
-                        return -ENOMEM;
-                }
-        *ret = l;
-        return 0;
-}
-
 /* Fills the record's limits from the request, or answers the call with what is wrong. */
 static int validate_limits(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerRecord *c) {
         int ncpus = get_nprocs();
@@ -155,7 +142,7 @@ static int validate_process(ApiCall *call, const Quilt__CreateContainerRequest *
                 return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
                                      "invalid user '%s': expected UID[:GID] or NAME[:GROUP]", req->user);
 
-        if (strv_from_repeated(req->command, req->n_command, &c->command) < 0)
+        if (!(c->command = strv_copy_n(req->command, req->n_command)))
                 return api_call_fail_errno(call, -ENOMEM, "out of memory");
 
         c->environment = new0(char *, req->n_environment + 1);

@@ -8,6 +8,7 @@
 #include "proto-map.h"
 #include "runtime.h"
 #include "store.h"
+#include "strv.h"
 
 int container_lookup(ApiCall *call, const char *container_id, const char *container_name, ContainerRecord *ret) {
         Manager *m = call->manager;
@@ -53,22 +54,6 @@ Quilt__ContainerStatus container_status_to_proto(ContainerState s) {
         }
 }
 
-static char **strv_dup_n(char **l, size_t *ret_n) {
-        size_t n = 0;
-        char **copy;
-
-        for (char **i = l; i && *i; i++)
-                n++;
-        copy = calloc(n + 1, sizeof(char *));
-        if (!copy)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(copy[i] = strdup(l[i])))
-                        return strv_free(copy);
-        *ret_n = n;
-        return copy;
-}
-
 static char *strdup_or_empty(const char *s) {
         return strdup(strempty(s));
 }
@@ -106,9 +91,10 @@ Quilt__ContainerInfo *container_info_from_record(Manager *m, const ContainerReco
             !(info->user = strdup_or_empty(c->user)) || !(info->error_message = strdup_or_empty(c->error_message)))
                 return NULL;
 
-        if (!(info->command = strv_dup_n(c->command, &info->n_command)) ||
-            !(info->host_namespaces = strv_dup_n(c->host_namespaces, &info->n_host_namespaces)))
+        if (!(info->command = strv_copy(c->command)) || !(info->host_namespaces = strv_copy(c->host_namespaces)))
                 return NULL;
+        info->n_command = strv_length(info->command);
+        info->n_host_namespaces = strv_length(info->host_namespaces);
 
         for (char **i = c->labels; i && i[0] && i[1]; i += 2)
                 if (proto_map_put((void ***) &info->labels, &info->n_labels,

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "manager.h"
 #include "rm-rf.h"
+#include "strv.h"
 #include "runtime-internal.h"
 
 /* The output log is rotated beyond this (one old file kept). */
@@ -80,21 +81,6 @@ static int build_env(const ContainerRecord *c, char ***ret) {
         return 0;
 }
 
-static char **strv_copy(char **l) {
-        size_t n = 0;
-        char **copy;
-
-        for (char **i = l; i && *i; i++)
-                n++;
-        copy = calloc(n + 1, sizeof(char *));
-        if (!copy)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(copy[i] = strdup(l[i])))
-                        return strv_free(copy);
-        return copy;
-}
-
 static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir, const char *state_dir,
                       ContainerSpec **ret) {
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
@@ -123,7 +109,7 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
             !(spec->state_dir = strdup(state_dir)) || !(spec->rootfs_lower = strdup(c->image_rootfs)) ||
             !(spec->working_directory = strdup(isempty(c->working_directory) ? "/" : c->working_directory)) ||
             (c->user && !(spec->user = strdup(c->user))) || !(spec->argv = strv_copy(c->command)) ||
-            !(spec->capabilities = strv_copy((char **) container_default_capabilities)))
+            !(spec->capabilities = strv_copy((char *const *) container_default_capabilities)))
                 return -ENOMEM;
 
         if (asprintf(&spec->rootfs_upper, "%s/upper", state_dir) < 0 ||
