@@ -44,6 +44,7 @@ tap_check "stderr is kept apart" grep -q ' stderr oops$' "$QT_DIR/state/containe
 tap_check "quilt logs shows it" grep -qx hi <(logs t)
 tap_is "addressed by a unique id prefix" "$(field "${ID:0:8}" .name)" t
 tap_is "quilt wait reports the code" "$(quilt wait t)" 3
+tap_is "POST /containers/:id/wait reports it too" "$(http POST /containers/t/wait '{}' | jq -r .exit_code)" 3
 
 # argv is passed as given, never through a shell.
 quilt create --name argv -- /bin/echo 'a  b' '$HOME' '"q"' > /dev/null
