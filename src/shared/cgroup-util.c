@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cgroup-util.h"
+#include "fs-util.h"
 #include "strv.h"
 
 /* ------------------------------------------------------------------------- small helpers */
@@ -40,45 +41,6 @@ static int strv_push(char ***l, char *s) {
         c[n] = s;
         c[n + 1] = NULL;
         *l = c;
-        return 0;
-}
-
-/* The whole file: /proc files report size 0, so read until EOF. */
-static int read_full_file(const char *path, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t size = 0, allocated = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-
-        for (;;) {
-                ssize_t k;
-
-                if (allocated - size < 1024) {
-                        size_t a = MAX(allocated * 2, (size_t) 4096);
-                        char *p = realloc(buf, a);
-
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        allocated = a;
-                }
-
-                k = read(fd, buf + size, allocated - size - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
         return 0;
 }
 
@@ -286,7 +248,7 @@ int cg_mounts_read(CgroupMounts *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_full_file("/proc/self/mountinfo", &text);
+        r = read_full_file("/proc/self/mountinfo", &text, NULL);
         if (r < 0)
                 return r;
         return cg_mounts_parse(text, ret);
@@ -433,7 +395,7 @@ int cg_membership_read(pid_t pid, CgroupMembership *ret) {
         else
                 snprintf(path, sizeof path, "/proc/%ji/cgroup", (intmax_t) pid);
 
-        r = read_full_file(path, &text);
+        r = read_full_file(path, &text, NULL);
         if (r == -ENOENT)
                 return -ESRCH;
         if (r < 0)
@@ -534,7 +496,7 @@ int cg_read_attr(const char *dir, const char *attr, char **ret) {
         p = path_join(dir, attr);
         if (!p)
                 return -ENOMEM;
-        r = read_full_file(p, &text);
+        r = read_full_file(p, &text, NULL);
         if (r < 0)
                 return r;
 
