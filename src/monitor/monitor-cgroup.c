@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroup-util.h"
 #include "fileio.h"
 #include "log.h"
 #include "monitor-cgroup.h"
@@ -21,100 +22,6 @@ static void sleep_usec(uint64_t usec) {
         (void) nanosleep(&ts, NULL);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unoctal(char *s) {
-        char *w = s;
-
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-                    p[3] <= '7') {
-                        *w++ = (char) ((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
-                        p += 3;
-                } else
-                        *w++ = *p;
-        }
-        *w = '\0';
-}
-
-static bool comma_list_contains(const char *list, const char *word, size_t n) {
-        for (const char *p = list; p && *p;) {
-                const char *e = strchrnul(p, ',');
-
-                if ((size_t) (e - p) == n && strncmp(p, word, n) == 0)
-                        return true;
-                p = *e ? e + 1 : NULL;
-        }
-        return false;
-}
-
-/* A v1 hierarchy is mounted with its controllers (or name=) in the super options. */
-static bool superopts_match(const char *superopts, const char *controllers) {
-        for (const char *p = controllers; *p;) {
-                const char *e = strchrnul(p, ',');
-
-                if (!comma_list_contains(superopts, p, (size_t) (e - p)))
-                        return false;
-                p = *e ? e + 1 : e;
-        }
-        return true;
-}
-
-/* Finds where the hierarchy (controllers, or "" for cgroup2) is mounted and returns the
- * directory of cgroup path in it. */
-static int find_cgroup_dir(const char *controllers, const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
-        bool unified = isempty(controllers);
-        size_t size = 0;
-
-        f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open /proc/self/mountinfo: %m");
-
-        while (getline(&line, &size, f) > 0) {
-                char *fields[5], *sep, *fstype, *superopts, *saveptr = NULL, *p = line;
-                const char *rel;
-
-                line[strcspn(line, "\n")] = '\0';
-                sep = strstr(line, " - ");
-                if (!sep)
-                        continue;
-                *sep = '\0';
-                for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                        fields[i] = strtok_r(p, " ", &saveptr);
-                        p = NULL;
-                        if (!fields[i])
-                                goto next;
-                }
-                saveptr = NULL;
-                fstype = strtok_r(sep + 3, " ", &saveptr);
-                (void) strtok_r(NULL, " ", &saveptr); /* source */
-                superopts = strtok_r(NULL, " ", &saveptr);
-                if (!fstype || !superopts)
-                        continue;
-
-                if (unified ? !streq(fstype, "cgroup2")
-                            : !streq(fstype, "cgroup") || !superopts_match(superopts, controllers))
-                        continue;
-
-                /* fields[3] is the root of the mount inside the hierarchy, fields[4] where it is. */
-                unoctal(fields[3]);
-                unoctal(fields[4]);
-                if (streq(fields[3], "/"))
-                        rel = path;
-                else {
-                        rel = startswith(path, fields[3]);
-                        if (!rel || (*rel != '/' && *rel != '\0'))
-                                continue;
-                }
-                if (asprintf(ret, "%s%s", fields[4], rel) < 0)
-                        return log_oom();
-                return 0;
-        next:;
-        }
-        return -ENOENT;
-}
-
 static int add_hierarchy(CgroupSet *s, char *leaf, bool unified) {
         CgroupHierarchy *n;
 
@@ -127,44 +34,36 @@ static int add_hierarchy(CgroupSet *s, char *leaf, bool unified) {
 }
 
 int cgroup_set_discover(CgroupSet *s, const char *leaf) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
+        _cleanup_(cg_membership_done) CgroupMembership membership = {};
+        _cleanup_(cg_mounts_done) CgroupMounts mounts = {};
         int r;
 
-        f = fopen("/proc/self/cgroup", "re");
-        if (!f)
-                return log_error_errno(errno, "Failed to open /proc/self/cgroup: %m");
+        r = cg_mounts_read(&mounts);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
+        r = cg_membership_read(0, &membership);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read /proc/self/cgroup: %m");
 
-        /* "<id>:<controllers>:<path>", cgroup2 being "0::<path>". */
-        while (getline(&line, &size, f) > 0) {
-                char *controllers, *path, *last;
+        for (size_t i = 0; i < membership.n; i++) {
+                const CgroupMember *member = membership.members + i;
+                const char *last = strrchr(member->path, '/');
                 _cleanup_free_ char *dir = NULL;
+                const CgroupMount *mount;
 
-                line[strcspn(line, "\n")] = '\0';
-                controllers = strchr(line, ':');
-                if (!controllers)
-                        continue;
-                controllers++;
-                path = strchr(controllers, ':');
-                if (!path)
-                        continue;
-                *path++ = '\0';
-
-                last = strrchr(path, '/');
                 if (!last || !streq(last + 1, leaf))
                         continue;
 
-                r = find_cgroup_dir(controllers, path, &dir);
-                if (r == -ENOENT) {
-                        log_warning("cgroup hierarchy \"%s\" of %s is not mounted, ignoring.",
-                                    isempty(controllers) ? "cgroup2" : controllers, path);
+                mount = cg_mounts_find_member(&mounts, member);
+                r = mount ? cg_mount_dir(mount, member->path, &dir) : -EXDEV;
+                if (r == -EXDEV) {
+                        log_warning("A cgroup hierarchy of %s is not mounted here, ignoring.", member->path);
                         continue;
                 }
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "Failed to find the directory of cgroup %s: %m", member->path);
 
-                r = add_hierarchy(s, dir, isempty(controllers));
+                r = add_hierarchy(s, dir, mount->version == 2);
                 if (r < 0)
                         return r;
                 TAKE_PTR(dir);
@@ -213,16 +112,14 @@ static int cpuset_inherit(const CgroupHierarchy *h, const char *child) {
 }
 
 static int attach(const CgroupHierarchy *h, const char *child, pid_t pid) {
-        _cleanup_free_ char *procs = child_path(h, child, "cgroup.procs");
-        char buf[32];
+        _cleanup_free_ char *dir = child_path(h, child, NULL);
         int r;
 
-        if (!procs)
+        if (!dir)
                 return log_oom();
-        (void) snprintf(buf, sizeof buf, "%i", (int) pid);
-        r = write_string_file(procs, buf);
+        r = cg_attach(dir, pid);
         if (r < 0)
-                return log_error_errno(r, "Failed to move process %i into %s: %m", (int) pid, procs);
+                return log_error_errno(r, "Failed to move process %i into %s: %m", (int) pid, dir);
         return 0;
 }
 
@@ -279,21 +176,20 @@ int cgroup_set_enter_supervisor(CgroupSet *s) {
         }
 
         /* Pick the OOM counter now, so that both readings come from the same file. */
-        for (size_t i = 0; i < s->n_hierarchies && !s->oom_file; i++) {
+        for (size_t i = 0; i < s->n_hierarchies && !s->oom_dir; i++) {
                 static const char *const files[] = { "memory.events", "memory.oom_control" };
+                _cleanup_free_ char *payload = child_path(&s->hierarchies[i], "payload", NULL);
 
-                for (size_t j = 0; j < ELEMENTSOF(files); j++) {
-                        _cleanup_free_ char *p = child_path(&s->hierarchies[i], "payload", files[j]);
-
-                        if (!p)
-                                return log_oom();
-                        if (access(p, R_OK) == 0) {
-                                s->oom_file = TAKE_PTR(p);
+                if (!payload)
+                        return log_oom();
+                for (size_t j = 0; j < ELEMENTSOF(files); j++)
+                        if (cg_has_attr(payload, files[j])) {
+                                s->oom_dir = TAKE_PTR(payload);
+                                s->oom_attr = files[j];
                                 break;
                         }
-                }
         }
-        if (!s->oom_file)
+        if (!s->oom_dir)
                 log_debug("No memory controller for the payload: OOM kills will not be detected.");
         return 0;
 }
@@ -310,24 +206,15 @@ int cgroup_set_attach_payload(CgroupSet *s, pid_t pid) {
 }
 
 int cgroup_set_oom_kills(CgroupSet *s, uint64_t *ret) {
-        char buf[1024];
-        const char *p;
         int r;
 
-        if (!s->oom_file)
+        if (!s->oom_dir)
                 return -ENODATA;
-        r = read_small_file(s->oom_file, buf, sizeof buf);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to read %s: %m", s->oom_file);
-
         /* Both files are "key value" lines; the counter is "oom_kill <n>". */
-        for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-                const char *v = startswith(p, "oom_kill ");
-
-                if (v && sscanf(v, "%" SCNu64, ret) == 1)
-                        return 0;
-        }
-        return -ENODATA;
+        r = cg_read_key_u64(s->oom_dir, s->oom_attr, "oom_kill", ret);
+        if (r < 0 && r != -ENXIO)
+                return log_warning_errno(r, "Failed to read %s/%s: %m", s->oom_dir, s->oom_attr);
+        return r < 0 ? -ENODATA : 0;
 }
 
 /* Sends SIGKILL to every process listed in dir/cgroup.procs and below. Returns how many. */
@@ -450,5 +337,6 @@ void cgroup_set_done(CgroupSet *s) {
                 free(s->hierarchies[i].leaf);
         s->hierarchies = mfree(s->hierarchies);
         s->n_hierarchies = 0;
-        s->oom_file = mfree(s->oom_file);
+        s->oom_dir = mfree(s->oom_dir);
+        s->oom_attr = NULL;
 }

@@ -20,7 +20,8 @@ typedef struct CgroupHierarchy {
 typedef struct CgroupSet {
         CgroupHierarchy *hierarchies;
         size_t n_hierarchies;
-        char *oom_file; /* the memory.events or memory.oom_control that counts payload OOM kills */
+        char *oom_dir;        /* payload/ in the hierarchy that counts its OOM kills */
+        const char *oom_attr; /* "memory.events" (v2) or "memory.oom_control" (v1) */
 } CgroupSet;
 
 /* Finds the leaf directories from /proc/self/cgroup and /proc/self/mountinfo. -ENOENT
