@@ -23,7 +23,7 @@ static const char *const signal_names[] = {
         [SIGSYS] = "SIGSYS",
 };
 
-const char *signal_to_string(int sig) {
+const char *signal_name(int sig) {
         if (sig <= 0 || (size_t) sig >= ELEMENTSOF(signal_names))
                 return NULL;
         return signal_names[sig];
@@ -49,5 +49,10 @@ int signal_from_string(const char *s) {
         for (size_t i = 1; i < ELEMENTSOF(signal_names); i++)
                 if (signal_names[i] && strcasecmp(signal_names[i] + 3, name) == 0)
                         return (int) i;
+        /* Other names of the same numbers; signal_name() gives the canonical one. */
+        if (strcasecmp(name, "IOT") == 0)
+                return SIGIOT;
+        if (strcasecmp(name, "POLL") == 0)
+                return SIGPOLL;
         return -EINVAL;
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "signal-util.h"
 
 int parse_int32(const char *s, int32_t min, int32_t max, int32_t *ret) {
         char *end;
@@ -359,55 +360,20 @@ int parse_memory_mb(const char *s, int32_t *ret) {
         return 0;
 }
 
-/* The signals a container's command may be sent by name. Linux's numbers; the name is
- * what goes on the wire, so a daemon on another architecture still means the same
- * signal. */
-static const struct {
-        const char *name;
-        int number;
-} signal_table[] = {
-        { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
-        { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
-        { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
-        { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
-#ifdef SIGSTKFLT
-        { "STKFLT", SIGSTKFLT },
-#endif
-        { "CHLD", SIGCHLD },   { "CONT", SIGCONT },     { "STOP", SIGSTOP },   { "TSTP", SIGTSTP },
-        { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },     { "URG", SIGURG },     { "XCPU", SIGXCPU },
-        { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },   { "WINCH", SIGWINCH },
-        { "IO", SIGIO },       { "POLL", SIGPOLL },
-#ifdef SIGPWR
-        { "PWR", SIGPWR },
-#endif
-        { "SYS", SIGSYS },
-};
-
+/* The table lives in src/basic/signal-util.c, shared with quiltd, which parses the name
+ * the CLI sends; the name (not the number) goes on the wire, so a daemon on another
+ * architecture still means the same signal. */
 int parse_signal(const char *s, int *ret) {
-        const char *name;
-        int32_t n;
+        int sig = signal_from_string(s);
 
-        if (isempty(s))
-                return -EINVAL;
-        if (s[0] >= '0' && s[0] <= '9') {
-                /* Real-time signals have numbers but no names here. */
-                if (parse_int32(s, 1, _NSIG - 1, &n) < 0)
-                        return -EINVAL;
-                *ret = n;
-                return 0;
-        }
-        name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-        for (size_t i = 0; i < ELEMENTSOF(signal_table); i++)
-                if (strcasecmp(name, signal_table[i].name) == 0) {
-                        *ret = signal_table[i].number;
-                        return 0;
-                }
-        return -EINVAL;
+        if (sig < 0)
+                return sig;
+        *ret = sig;
+        return 0;
 }
 
 const char *signal_to_string(int sig) {
-        for (size_t i = 0; i < ELEMENTSOF(signal_table); i++)
-                if (signal_table[i].number == sig)
-                        return signal_table[i].name;
-        return NULL;
+        const char *name = signal_name(sig);
+
+        return name ? name + 3 : NULL; /* without "SIG" */
 }
