@@ -373,21 +373,27 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
 }
 
 static void container_finish(Container *c) {
-        _cleanup_(container_freep) Container *owned = c;
         Runtime *r = c->runtime;
         bool never_ran = c->state != CONTAINER_RUNNING;
         bool remove = c->remove_on_exit || (never_ran && c->remove_on_failure);
         _cleanup_free_ char *failure = NULL;
+        Waiter *start_waiters, *exit_waiters;
 
         if (never_ran && !c->failure)
                 container_set_failure(c, "the container's monitor ended before the container started");
-        failure = c->failure ? strdup(c->failure) : NULL;
 
         (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove);
 
+        /* The container is gone before anyone hears of it, so that a callback that acts on
+         * the same id finds it stopped, not live. */
+        failure = TAKE_PTR(c->failure);
+        start_waiters = TAKE_PTR(c->start_waiters);
+        exit_waiters = TAKE_PTR(c->exit_waiters);
+        container_free(c);
+
         /* Start waiters learn why it never ran; exit waiters that it is over. */
-        waiters_notify(&c->start_waiters, never_ran ? -EIO : 0, failure);
-        waiters_notify(&c->exit_waiters, 0, NULL);
+        waiters_notify(&start_waiters, never_ran ? -EIO : 0, failure);
+        waiters_notify(&exit_waiters, 0, NULL);
 }
 
 /* ---- starting ---------------------------------------------------------------------- */
