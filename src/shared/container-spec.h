@@ -16,7 +16,7 @@
  *        rootfs/                        empty mount point; the overlay is mounted there
  *                                       inside the container's mount namespace only, so the
  *                                       host never sees a container mount
- *        container.log                  output, when log.driver is "file"
+ *        container.log(.1)              output, when log.driver is "file" (container-log.h)
  *
  * Spawning (quiltd, with posix_spawn, a clean environment and these fds):
  *   argv   quilt-monitor <run_dir>
@@ -39,6 +39,7 @@
  * pidfd of the monitor (also after a restart: the monitor's pid and start time are in
  * SQLite) and reads exit.json. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,10 +69,17 @@ typedef struct ContainerRlimit {
         uint64_t hard;
 } ContainerRlimit;
 
+/* Where the container's output and lifecycle messages go; the formats are in
+ * container-log.h. */
 typedef enum ContainerLogDriver {
-        CONTAINER_LOG_FILE,    /* <state_dir>/container.log, "<usec> <stdout|stderr> <line>\n" */
+        CONTAINER_LOG_FILE,    /* <state_dir>/container.log, rotated to container.log.1 */
         CONTAINER_LOG_JOURNAL, /* native journal entries (systemd backend) */
+        _CONTAINER_LOG_DRIVER_MAX,
+        _CONTAINER_LOG_DRIVER_INVALID = -EINVAL,
 } ContainerLogDriver;
+
+const char *container_log_driver_to_string(ContainerLogDriver d); /* "file", "journal" */
+ContainerLogDriver container_log_driver_from_string(const char *s);
 
 typedef struct ContainerSpec {
         char *id;       /* the UUID */
@@ -106,6 +114,7 @@ typedef struct ContainerSpec {
         ContainerLogDriver log_driver;
         char *log_path;       /* CONTAINER_LOG_FILE */
         uint64_t log_max_bytes; /* rotated to <log_path>.1 beyond this */
+        bool log_created;     /* the container's first start: log the "created" event */
 } ContainerSpec;
 
 ContainerSpec *container_spec_free(ContainerSpec *spec);

@@ -9,6 +9,7 @@
 
 #include "api-handlers.h"
 #include "cgroup-backend.h"
+#include "container-log.h"
 #include "fs-util.h"
 #include "handler-container-util.h"
 #include "manager.h"
@@ -147,7 +148,7 @@ int api_list_containers(Manager *m, ApiCall *call) {
         return 0;
 }
 
-/* container.log lines are "<usec> <stdout|stderr> <text>"; the rotated file comes first. */
+/* container.log records (container-log.h); the rotated file comes first. Output only. */
 static int append_log_file(const char *path, Quilt__GetContainerLogsResponse *reply) {
         _cleanup_free_ char *text = NULL;
         char *line, *save = NULL;
@@ -161,11 +162,9 @@ static int append_log_file(const char *path, Quilt__GetContainerLogsResponse *re
 
         for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 Quilt__LogEntry *entry, **entries;
-                uint64_t usec;
-                int offset = 0;
-                char stream[8];
+                ContainerLogRecord rec;
 
-                if (sscanf(line, "%" SCNu64 " %7s %n", &usec, stream, &offset) < 2 || offset == 0)
+                if (container_log_record_parse(line, strlen(line), &rec) < 0 || rec.stream == CONTAINER_LOG_SYSTEM)
                         continue;
 
                 entries = realloc(reply->logs, (reply->n_logs + 1) * sizeof *entries);
@@ -176,8 +175,8 @@ static int append_log_file(const char *path, Quilt__GetContainerLogsResponse *re
                 if (!entry)
                         return -ENOMEM;
                 quilt__log_entry__init(entry);
-                entry->timestamp = usec / USEC_PER_MSEC;
-                entry->message = strdup(line + offset);
+                entry->timestamp = rec.usec / USEC_PER_MSEC;
+                entry->message = strndup(rec.text, rec.text_len);
                 reply->logs[reply->n_logs++] = entry;
                 if (!entry->message)
                         return -ENOMEM;
