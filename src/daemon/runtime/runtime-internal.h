@@ -61,9 +61,9 @@ struct Runtime {
 
 /* runtime-spawn.c: writes config.json and spawns quilt-monitor for record. The monitor
  * waits on *ret_control_fd for "go" and reports on *ret_report_fd (both O_CLOEXEC, the
- * report end non-blocking). */
-int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
-                          int *ret_report_fd);
+ * report end non-blocking). first_run: the container was just created (its log says so). */
+int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, bool first_run, pid_t *ret_pid,
+                          int *ret_control_fd, int *ret_report_fd);
 
 /* runtime-spawn.c: removes the container's directories. */
 int runtime_remove_directories(Runtime *r, const char *id);

@@ -417,7 +417,7 @@ static void container_on_attached(int error, const char *message, void *userdata
         c->control_fd = safe_close(c->control_fd);
 }
 
-static int container_launch(Runtime *r, const ContainerRecord *record, bool remove_on_failure,
+static int container_launch(Runtime *r, const ContainerRecord *record, bool first_run, bool remove_on_failure,
                             RuntimeCallback callback, void *userdata) {
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_free_ char *description = NULL;
@@ -433,7 +433,7 @@ static int container_launch(Runtime *r, const ContainerRecord *record, bool remo
         c->remove_on_failure = remove_on_failure;
         c->remove_on_exit = record->ephemeral;
 
-        k = runtime_spawn_monitor(r, record, &c->monitor_pid, &c->control_fd, &c->report_fd);
+        k = runtime_spawn_monitor(r, record, first_run, &c->monitor_pid, &c->control_fd, &c->report_fd);
         if (k < 0)
                 return k;
         c->monitor_pidfd = pidfd_open_pid(c->monitor_pid);
@@ -496,13 +496,18 @@ kill_monitor:
 
 int runtime_create(Runtime *r, const ContainerRecord *record, bool remove_on_failure, RuntimeCallback callback,
                    void *userdata) {
+        ContainerRecord c = *record; /* shallow: only the log driver differs */
         int k;
 
-        k = store_container_insert(r->manager->store, record);
+        /* The container keeps the log driver it was created with, so that its output is
+         * read back from where it went even if the configuration changes. */
+        c.log_driver = r->manager->host.log_driver;
+
+        k = store_container_insert(r->manager->store, &c);
         if (k < 0)
                 return k;
 
-        k = container_launch(r, record, remove_on_failure, callback, userdata);
+        k = container_launch(r, &c, /* first_run= */ true, remove_on_failure, callback, userdata);
         if (k < 0 && !runtime_is_live(r, record->id))
                 (void) runtime_remove_now(r, record->id);
         return k;
@@ -524,7 +529,7 @@ int runtime_start(Runtime *r, const char *id, RuntimeCallback callback, void *us
                 return k;
         record.state = CONTAINER_PENDING;
 
-        return container_launch(r, &record, false, callback, userdata);
+        return container_launch(r, &record, /* first_run= */ false, false, callback, userdata);
 }
 
 /* ---- stopping ---------------------------------------------------------------------- */
@@ -592,6 +597,21 @@ int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *use
                 return 0;
         }
         return waiter_push(&c->exit_waiters, callback, userdata) ? 0 : -ENOMEM;
+}
+
+void runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
+        Container *c = runtime_find(r, id);
+
+        if (!c)
+                return;
+        for (Waiter **w = &c->exit_waiters; *w; w = &(*w)->next)
+                if ((*w)->callback == callback && (*w)->userdata == userdata) {
+                        Waiter *found = *w;
+
+                        *w = found->next;
+                        free(found);
+                        return;
+                }
 }
 
 int runtime_remove(Runtime *r, const char *id, bool force, RuntimeCallback callback, void *userdata) {

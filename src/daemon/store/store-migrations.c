@@ -73,6 +73,12 @@ static const char *const migrations[] = {
         "ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;\n"
         "ALTER TABLE containers ADD COLUMN monitor_start_time INTEGER;\n"
         "CREATE INDEX containers_image ON containers (image);\n",
+
+        /* logs: the log driver a container was created with ('file' or 'journal'), so that
+         * its output is read back from where it went even after Logs.Driver= changed.
+         * NULL (containers from before) is 'file'. */
+        "ALTER TABLE containers ADD COLUMN log_driver TEXT\n"
+        "        CHECK (log_driver IS NULL OR log_driver IN ('file', 'journal'));\n",
 };
 
 int store_schema_version_latest(void) {
