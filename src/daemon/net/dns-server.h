@@ -80,8 +80,8 @@ uint16_t dns_server_port(const DnsServer *s);
 
 /* Where to forward: a NULL-terminated list of "IP" or "IP:PORT" ("[IPv6]:PORT"; port 53
  * when not given). NULL or an empty list: the nameservers of /etc/resolv.conf, re-read
- * when the file changes. -EINVAL naming nothing when an entry does not parse (check them
- * first with dns_upstream_parse() for a message). Upstreams that are one of our own
+ * when the file changes. -EINVAL when an entry does not parse (socket_address_parse()
+ * says why; the configuration is checked with it). Upstreams that are one of our own
  * listeners are skipped, so the server never forwards to itself. */
 int dns_server_set_upstreams(DnsServer *s, char **servers);
 /* How long to wait for each upstream (default DNS_FORWARD_ATTEMPT_USEC); for tests. */
@@ -103,10 +103,6 @@ const DnsServerEntry *dns_server_entries(const DnsServer *s, size_t *ret_n);
  * without ".quilt.local" and the trailing dot), or NULL. */
 const DnsServerEntry *dns_server_lookup(const DnsServer *s, const char *name);
 
-/* Parses "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT" (also "IPv6%iface") into *ret (with
- * *ret_len set); port 53 when not given. -EINVAL with *ret_reason (static) otherwise.
- * Shared with the configuration check. */
-int dns_upstream_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len, const char **ret_reason);
 /* The "nameserver" lines of a resolv.conf, as "IP" strings, in order. An empty list when
  * the file has none; -errno when it cannot be read. */
 int dns_upstreams_from_resolv_conf(const char *path, char ***ret);

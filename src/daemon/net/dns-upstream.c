@@ -2,94 +2,15 @@
 
 /* Where forwarded queries go: configured addresses, or the host's /etc/resolv.conf. */
 
-#include <netdb.h>
-#include <stdio.h>
 #include <sys/stat.h>
 
 #include "dns-internal.h"
 #include "fs-util.h"
 #include "log.h"
+#include "socket-address.h"
 #include "strv.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
-
-static int parse_port(const char *s, uint16_t *ret) {
-        unsigned long v = 0;
-
-        if (isempty(s) || strlen(s) > 5 || s[strspn(s, "0123456789")] != '\0')
-                return -EINVAL;
-        v = strtoul(s, NULL, 10);
-        if (v < 1 || v > 65535)
-                return -EINVAL;
-        *ret = (uint16_t) v;
-        return 0;
-}
-
-int dns_upstream_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len, const char **ret_reason) {
-        _cleanup_free_ char *host = NULL;
-        const char *port = NULL, *colon;
-        struct addrinfo hints = {
-                .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-                .ai_socktype = SOCK_DGRAM,
-        };
-        struct addrinfo *ai = NULL;
-        char portbuf[6];
-        uint16_t p = DNS_PORT_DEFAULT;
-        int r;
-
-        if (isempty(s)) {
-                *ret_reason = "empty address";
-                return -EINVAL;
-        }
-
-        if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-
-                if (!close || (close[1] != '\0' && close[1] != ':')) {
-                        *ret_reason = "expected [IPV6] or [IPV6]:PORT";
-                        return -EINVAL;
-                }
-                host = strndup(s + 1, close - s - 1);
-                if (close[1] == ':')
-                        port = close + 2;
-        } else {
-                colon = strchr(s, ':');
-                if (colon && !strchr(colon + 1, ':')) {
-                        /* Exactly one colon: IPv4:PORT. More: a bare IPv6 address. */
-                        host = strndup(s, colon - s);
-                        port = colon + 1;
-                } else
-                        host = strdup(s);
-        }
-        if (!host)
-                return -ENOMEM;
-
-        if (port && parse_port(port, &p) < 0) {
-                *ret_reason = "invalid port (expected 1-65535)";
-                return -EINVAL;
-        }
-        (void) snprintf(portbuf, sizeof portbuf, "%u", p);
-
-        /* Numeric only: this never asks a resolver, so it never blocks. It also understands
-         * "fe80::1%eth0". */
-        r = getaddrinfo(host, portbuf, &hints, &ai);
-        if (r != 0 || !ai) {
-                *ret_reason = "not an IPv4 or IPv6 address";
-                if (ai)
-                        freeaddrinfo(ai);
-                return r == EAI_MEMORY ? -ENOMEM : -EINVAL;
-        }
-        if (ai->ai_addrlen > sizeof *ret) {
-                freeaddrinfo(ai);
-                *ret_reason = "address too long";
-                return -EINVAL;
-        }
-        memset(ret, 0, sizeof *ret);
-        memcpy(ret, ai->ai_addr, ai->ai_addrlen);
-        *ret_len = ai->ai_addrlen;
-        freeaddrinfo(ai);
-        return 0;
-}
 
 int dns_upstreams_from_resolv_conf(const char *path, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
@@ -145,7 +66,7 @@ static int upstreams_parse(char **servers, bool skip_invalid, DnsUpstream **ret,
                 return -ENOMEM;
 
         for (size_t i = 0; i < k; i++) {
-                r = dns_upstream_parse(servers[i], &a[n].addr, &a[n].len, &reason);
+                r = socket_address_parse(servers[i], DNS_PORT_DEFAULT, &a[n].addr, &a[n].len, &reason);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {

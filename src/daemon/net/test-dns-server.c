@@ -14,6 +14,7 @@
 
 #include "dns-server.h"
 #include "log.h"
+#include "socket-address.h"
 #include "strv.h"
 #include "tests.h"
 #include "time-util.h"
@@ -619,19 +620,19 @@ static void test_upstream_parsing(void) {
         FILE *f;
         int fd;
 
-        ok(dns_upstream_parse("192.0.2.1", &ss, &len, &reason) == 0 && ss.ss_family == AF_INET &&
+        ok(socket_address_parse("192.0.2.1", 53, &ss, &len, &reason) == 0 && ss.ss_family == AF_INET &&
                    ntohs(((struct sockaddr_in *) &ss)->sin_port) == 53,
            "parse: IPv4, port 53 by default");
-        ok(dns_upstream_parse("192.0.2.1:5353", &ss, &len, &reason) == 0 &&
+        ok(socket_address_parse("192.0.2.1:5353", 53, &ss, &len, &reason) == 0 &&
                    ntohs(((struct sockaddr_in *) &ss)->sin_port) == 5353,
            "parse: IPv4:PORT");
-        ok(dns_upstream_parse("2001:db8::1", &ss, &len, &reason) == 0 && ss.ss_family == AF_INET6,
+        ok(socket_address_parse("2001:db8::1", 53, &ss, &len, &reason) == 0 && ss.ss_family == AF_INET6,
            "parse: bare IPv6");
-        ok(dns_upstream_parse("[2001:db8::1]:54", &ss, &len, &reason) == 0 &&
+        ok(socket_address_parse("[2001:db8::1]:54", 53, &ss, &len, &reason) == 0 &&
                    ntohs(((struct sockaddr_in6 *) &ss)->sin6_port) == 54,
            "parse: [IPv6]:PORT");
-        ok(dns_upstream_parse("192.0.2.1:0", &ss, &len, &reason) == -EINVAL, "parse: port 0 is refused");
-        ok(dns_upstream_parse("dns.example", &ss, &len, &reason) == -EINVAL && reason, "parse: host names are refused");
+        ok(socket_address_parse("192.0.2.1:0", 53, &ss, &len, &reason) == -EINVAL, "parse: port 0 is refused");
+        ok(socket_address_parse("dns.example", 53, &ss, &len, &reason) == -EINVAL && reason, "parse: host names are refused");
 
         fd = mkstemp(path);
         f = fdopen(fd, "w");
