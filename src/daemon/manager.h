@@ -15,6 +15,7 @@
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
+typedef struct DnsServer DnsServer;
 typedef struct ImageStore ImageStore;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
@@ -26,6 +27,10 @@ typedef struct Manager {
         ImageStore *images;
         CgroupBackend *cgroups;
         Runtime *runtime;
+        /* The DNS server for containers; created at start-up with the configured upstreams.
+         * The network code makes it listen on the bridge address (DNSPort=) and adds and
+         * removes containers' names. */
+        DnsServer *dns;
         ApiGrpc *grpc;
         ApiHttp *http;
         HostInfo host;

@@ -29,6 +29,14 @@
  *   MaxFileSize=8M                         (file driver: container.log is rotated to
  *                                           container.log.1 beyond this; K, M, G; 0 = never)
  *
+ *   [Network]
+ *   DNSPort=53                             (the DNS server's port on the bridge address)
+ *   DNSUpstream=                           (where names that are not containers' go:
+ *                                           "IP" or "IP:PORT", "[IPv6]:PORT", several
+ *                                           separated by spaces; repeating the key adds,
+ *                                           an empty value resets; none = the host's
+ *                                           /etc/resolv.conf, followed when it changes)
+ *
  * A TCP listener without a token is a configuration error: the TCP ports are reachable by
  * every local user, so they are never served unauthenticated. */
 
@@ -38,6 +46,7 @@
 #include "macro.h"
 
 #define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
+#define DEFAULT_DNS_PORT  53
 
 typedef enum QuiltBackend {
         QUILT_BACKEND_AUTO,
@@ -74,6 +83,8 @@ typedef struct QuiltConfig {
 
         QuiltLogDriver log_driver;
         uint64_t log_max_file_size; /* bytes; 0 = never rotate */
+        uint16_t dns_port;
+        char **dns_upstreams; /* NULL: the host's /etc/resolv.conf */
 } QuiltConfig;
 
 /* Defaults only. */
