@@ -88,8 +88,11 @@ class Service:
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
             return self.wait_reply
         if method == "GetContainerLogs":
-            return pb.GetContainerLogsResponse(
-                container_id=ID, logs=[pb.LogEntry(timestamp=1_700_000_000_000, message=m) for m in self.logs])
+            entries = [m if isinstance(m, pb.LogEntry) else
+                       pb.LogEntry(timestamp=1_700_000_000_000, message=m, stream="stdout") for m in self.logs]
+            if request.streams:
+                entries = [e for e in entries if e.stream in request.streams]
+            return pb.GetContainerLogsResponse(container_id=ID, logs=entries)
         if method == "RemoveContainer":
             return pb.RemoveContainerResponse(success=True)
         if method == "KillContainer":
@@ -149,7 +152,7 @@ def main():
         env = dict(os.environ, QUILT_HOST=f"unix:{sock}")
         env.pop("QUILT_TOKEN", None)
 
-        def cli(*args, **kw):
+        def cli(*args, env=env, **kw):
             return subprocess.run([quilt, *args], env=env, capture_output=True, text=True, timeout=30, cwd=tmp, **kw)
 
         svc = Service(pb)
@@ -183,11 +186,15 @@ def main():
 
         # --- run ------------------------------------------------------------------
         reset()
-        svc.logs = ["hi", "there\n"]
+        svc.logs = ["hi", pb.LogEntry(message="oops", stream="stderr"), "there",
+                    pb.LogEntry(message="Container exited with code 3", stream="system", event="exited")]
         svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_code=3)
         threading.Timer(1.2, svc.wait_event.set).start()  # longer than one wait slice
         r = cli("run", "--rm", "--name", "job", "--", "sh", "-c", "exit 3")
-        tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", ""), "run prints the output, exits with the status")
+        tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", "oops\n"),
+               "run prints stdout and stderr apart, exits with the status")
+        tap_is(list(svc.requests("GetContainerLogs")[-1].streams), ["stdout", "stderr"],
+               "run asks for the output only, not the lifecycle lines")
         tap_is(svc.requests("CreateContainer")[-1].auto_remove, False,
                "run --rm does not ask quiltd to remove (it would race the logs)")
         ms = svc.methods()
@@ -226,6 +233,62 @@ def main():
         tap_is(kills, ["SIGINT"], "run passes SIGINT on to the command")
         tap_is(p.returncode, 130, "run then exits 128+2")
         tap_is(svc.methods()[-1], "RemoveContainer", "run --rm still removes the container after SIGINT")
+
+        # --- logs -----------------------------------------------------------------
+        def logs_req(*args):
+            reset()
+            r = cli("logs", *args)
+            reqs = svc.requests("GetContainerLogs")
+            return r, (reqs[-1] if reqs else None)
+
+        r, req = logs_req("-n", "5", "web")
+        tap_is((r.returncode, req.container_id, req.container_name, req.WhichOneof("tail_present"), req.tail),
+               (0, "web", "", "tail", 5), "logs -n 5 web: -n with a number is --tail")
+        r, req = logs_req("web", "-n", "7")
+        tap_is((req.container_id, req.tail), ("web", 7), "logs web -n 7: also after CONTAINER")
+        r, req = logs_req("-n", "web")
+        tap_is((req.container_id, req.container_name, req.WhichOneof("tail_present")), ("", "web", None),
+               "logs -n web: -n alone is --by-name (the original CLI)")
+        r, req = logs_req("--by-name", "12")
+        tap_is((req.container_name, req.WhichOneof("tail_present")), ("12", None), "logs --by-name 12")
+        now = time.time()
+        r, req = logs_req("--tail", "0", "--since", "10m", "--until", "@4102444800.5", "--stream", "stdout,system", "web")
+        tap(r.returncode == 0 and req.WhichOneof("tail_present") == "tail" and req.tail == 0 and
+            abs(req.since_usec / 1e6 - (now - 600)) < 5 and req.until_usec == 4_102_444_800_500_000 and
+            list(req.streams) == ["stdout", "system"] and not req.follow,
+            "logs sends tail 0, since (a duration ago), until (@seconds.fraction) and streams", (r, req))
+        r, req = logs_req("--since", "2025-06-01T12:00:00Z", "--until", "2025-06-01T14:00:01.25+02:00", "web")
+        tap_is((req.since_usec, req.until_usec), (1_748_779_200_000_000, 1_748_779_201_250_000),
+               "logs parses RFC 3339 times with Z, offsets and fractions")
+        for bad, what in ((["--since", "yesterday"], "--since"), (["--stream", "stdin"], "--stream"),
+                          (["--tail", "-1"], "--tail"), (["--since", "1m", "--until", "2m"], "--until")):
+            r, req = logs_req(*bad, "web")
+            tap(r.returncode == 2 and what in r.stderr and req is None,
+                f"logs {' '.join(bad)}: a usage error naming {what}, no call", r)
+
+        reset()
+        svc.logs = [pb.LogEntry(message="Container started, init pid 7", stream="system", event="started",
+                                timestamp_usec=1_700_000_000_000_001),
+                    pb.LogEntry(message="out", stream="stdout", timestamp_usec=1_700_000_000_123_456),
+                    pb.LogEntry(message="err", stream="stderr", timestamp_usec=1_700_000_000_200_000),
+                    pb.LogEntry(message="par", stream="stdout", partial=True, timestamp_usec=1_700_000_000_300_000),
+                    pb.LogEntry(message="tial", stream="stdout", timestamp_usec=1_700_000_000_400_000),
+                    pb.LogEntry(message="\ufffdbin\ufffd", raw=b"\x00bin\xff", stream="stdout",
+                                timestamp_usec=1_700_000_000_500_000)]
+        r = subprocess.run([quilt, "logs", "web"], env=env, capture_output=True, timeout=30, cwd=tmp)
+        tap_is((r.returncode, r.stdout, r.stderr),
+               (0, b"out\npartial\n\x00bin\xff\n", b"-- Container started, init pid 7 --\nerr\n"),
+               "logs: stdout lines on stdout, stderr and lifecycle lines on stderr, partial lines joined, raw bytes")
+        r = cli("logs", "-t", "web", env=dict(env, TZ="UTC"), errors="replace")
+        tap_is(r.stdout.splitlines()[:2], ["2023-11-14T22:13:20.123456+00:00 out",
+                                           "2023-11-14T22:13:20.300000+00:00 partial"],
+               "logs -t: RFC 3339 with microseconds, once per line")
+        tap_is(r.stderr.splitlines()[0], "2023-11-14T22:13:20.000001+00:00 -- Container started, init pid 7 --",
+               "logs -t: lifecycle lines too")
+        r = cli("logs", "--json", "web")
+        j = json.loads(r.stdout)
+        tap(r.returncode == 0 and j["logs"][1]["message"] == "out" and j["logs"][1]["stream"] == "stdout",
+            "logs --json prints the reply", r)
 
         # --- wait, stop, kill, start, rm --------------------------------------------
         reset()

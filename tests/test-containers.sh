@@ -21,7 +21,7 @@ wait_state() {
         echo "#   $1 is $(state "$1"), expected $2"
         return 1
 }
-logs() { quilt logs "$1" 2>&1; }
+logs() { quilt logs --stream stdout,stderr "$1" 2>&1; }
 init_pid() { field "$1" .pid; }
 
 # Traces a container leaves on the host: rows, directories, mounts, cgroups.

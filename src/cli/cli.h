@@ -172,6 +172,12 @@ int parse_user_spec(const char *s);
 /* A memory size in MiB: "512", "512m", "2g" (MiB and GiB only), at least 1. */
 int parse_memory_mb(const char *s, int32_t *ret);
 
+/* A point in time for quilt logs --since/--until, in µs since the epoch: a duration ago
+ * ("10m", "1h 30min", "90" seconds), "@UNIX-SECONDS[.FRACTION]", RFC 3339
+ * ("2025-06-01T12:00:00.5Z", "...+02:00"), or "YYYY-MM-DD[( |T)HH:MM[:SS[.FRACTION]]]" in
+ * local time. now is the current time in µs. -EINVAL or -ERANGE. */
+int parse_log_time(const char *s, uint64_t now, uint64_t *ret_usec);
+
 /* "TERM", "SIGTERM", "sigterm" or "15" (1 to _NSIG-1) into the signal's number. */
 int parse_signal(const char *s, int *ret);
 /* "TERM" for SIGTERM; NULL for signals without a name (real-time ones). */
@@ -192,6 +198,9 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
 
 /* "2025-06-01 12:00:00" in local time, or "-" for 0. */
 const char *format_time_sec(char buf[static CLI_TIME_MAX], uint64_t sec);
+#define CLI_LOG_TIME_MAX 40
+/* "2025-06-01T14:00:00.123456+02:00": RFC 3339 in local time, µs. */
+const char *format_log_time(char buf[static CLI_LOG_TIME_MAX], uint64_t usec);
 /* "5 seconds ago", "3 minutes ago", …, or "-" for 0. */
 const char *format_time_ago(char buf[static CLI_TIME_MAX], uint64_t sec);
 /* "1h 2min 3s". */
@@ -218,6 +227,21 @@ void print_string_map(FILE *f, const char *indent, void *const *entries, size_t 
 /* The value of key in a map<string,string> field, or NULL. */
 const char *string_map_get(void *const *entries, size_t n, const ProtobufCMessageDescriptor *d,
                            const char *key);
+
+/* ---- log entries (cli-logs.c) ---- */
+
+/* Prints LogEntry messages: stdout entries on stdout, stderr entries on stderr, system
+ * (lifecycle) entries on stderr as "-- message --"; the exact bytes (raw) when there are
+ * any; no newline after a partial entry. */
+typedef struct LogPrinter {
+        bool timestamps;    /* an RFC 3339 time before each line */
+        bool flush;         /* after every entry (following) */
+        FILE *last;         /* flushed before writing to the other one */
+        bool mid_line[3];   /* stdout, stderr, system: a partial line is open */
+} LogPrinter;
+
+void log_printer_print(LogPrinter *p, const Quilt__LogEntry *e);
+void log_printer_done(LogPrinter *p);
 
 /* ---- tables (cli-table.c) ---- */
 

@@ -119,8 +119,10 @@ static int parse_unit(const char *s, size_t n, uint64_t *ret) {
                 { "msec", USEC_PER_MSEC },
                 { "s", USEC_PER_SEC },
                 { "sec", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
                 { "min", 60 * USEC_PER_SEC },
                 { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
         };
 
         /* A bare number is seconds, as in systemd's *Sec= settings. */
@@ -513,7 +515,7 @@ static int parse_duration(ParseState *st, const char *key, const char *value, vo
         if (r == -ERANGE)
                 return parse_error(st, key, "duration out of range '%s'", value);
         if (r < 0)
-                return parse_error(st, key, "invalid duration '%s' (units: us, ms, s, min, h)", value);
+                return parse_error(st, key, "invalid duration '%s' (units: us, ms, s, m or min, h, d)", value);
         *u = v;
         return 0;
 }

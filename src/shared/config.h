@@ -112,5 +112,5 @@ QuiltLogDriver quilt_log_driver_from_string(const char *s); /* _QUILT_LOG_DRIVER
  * unit) → bytes. -EINVAL when malformed, -ERANGE on overflow. */
 int parse_size_bytes(const char *s, uint64_t *ret);
 
-/* "30", "30s", "500ms", "2min", "1h 30min", "0" → µs. -EINVAL when malformed, -ERANGE on overflow. */
+/* "30", "30s", "500ms", "2min" or "2m", "1h 30min", "1d", "0" → µs (systemd's units). -EINVAL when malformed, -ERANGE on overflow. */
 int parse_duration_usec(const char *s, uint64_t *ret);

@@ -140,7 +140,10 @@ static void test_durations(void) {
                 { "+5", -EINVAL, 0 },
                 { "1.5s", -EINVAL, 0 },
                 { "10x", -EINVAL, 0 },
-                { "10 m", -EINVAL, 0 },
+                { "10 m", 0, 600 * USEC_PER_SEC },
+                { "1h30m", 0, 5400 * USEC_PER_SEC },
+                { "2d", 0, 2 * 86400 * USEC_PER_SEC },
+                { "10mo", -EINVAL, 0 },
                 { "10seconds", -EINVAL, 0 },
                 { "5s,", -EINVAL, 0 },
         };
