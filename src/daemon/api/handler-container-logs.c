@@ -64,7 +64,7 @@ static LogSession *log_session_free(LogSession *s) {
         if (!s)
                 return NULL;
         if (s->waiting_exit)
-                runtime_unwait(s->manager->runtime, s->id, on_container_exit, s);
+                (void) runtime_unwait(s->manager->runtime, s->id, on_container_exit, s);
         sd_event_source_disable_unref(s->pump);
         sd_event_source_disable_unref(s->grace_timer);
         sd_event_source_disable_unref(s->until_timer);

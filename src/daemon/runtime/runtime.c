@@ -599,19 +599,20 @@ int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *use
         return waiter_push(&c->exit_waiters, callback, userdata) ? 0 : -ENOMEM;
 }
 
-void runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
+int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
         Container *c = runtime_find(r, id);
 
         if (!c)
-                return;
+                return -ENOENT;
         for (Waiter **w = &c->exit_waiters; *w; w = &(*w)->next)
                 if ((*w)->callback == callback && (*w)->userdata == userdata) {
                         Waiter *found = *w;
 
                         *w = found->next;
                         free(found);
-                        return;
+                        return 0;
                 }
+        return -ENOENT;
 }
 
 int runtime_remove(Runtime *r, const char *id, bool force, RuntimeCallback callback, void *userdata) {

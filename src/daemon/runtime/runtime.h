@@ -55,8 +55,10 @@ int runtime_kill(Runtime *r, const char *id, int sig);
 
 /* callback runs when the container is not running any more (at once if it is not). */
 int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
-/* Forgets a runtime_wait() whose caller lost interest (a client went away). */
-void runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
+/* Drops a wait that is no longer wanted (its client went away): the waiter registered with
+ * this callback and userdata is removed without being called. 0, or -ENOENT when there is
+ * none (it has run already). */
+int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
 
 /* Removes the container: row, directories, cgroup. A running one is refused (-EBUSY)
  * unless force, which kills it first. */
