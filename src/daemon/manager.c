@@ -6,6 +6,7 @@
 
 #include "api-grpc.h"
 #include "api-http.h"
+#include "api.h"
 #include "cgroup-backend.h"
 #include "image-store.h"
 #include "runtime.h"
@@ -215,10 +216,10 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = api_grpc_new(m, &m->grpc);
+        r = api_grpc_new(m, api_quilt_service(), &m->grpc);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the gRPC server: %m");
-        r = api_http_new(m, &m->http);
+        r = api_http_new(m, api_quilt_service(), &m->http);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP server: %m");
 
