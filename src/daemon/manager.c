@@ -8,6 +8,7 @@
 #include "api-http.h"
 #include "api.h"
 #include "cgroup-backend.h"
+#include "events.h"
 #include "image-store.h"
 #include "runtime.h"
 #include "fs-util.h"
@@ -135,6 +136,7 @@ Manager *manager_free(Manager *m) {
         runtime_free(m->runtime);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
+        events_free(m->events);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -211,6 +213,11 @@ int manager_startup(Manager *m) {
         r = store_open(db_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %m", db_path);
+
+        /* Before the runtime: reconciling records the deaths that happened meanwhile. */
+        r = events_new(m, &m->events);
+        if (r < 0)
+                return log_oom();
 
         r = manager_setup_runtime(m);
         if (r < 0)

@@ -15,6 +15,7 @@
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
+typedef struct Events Events;
 typedef struct ImageStore ImageStore;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
@@ -23,6 +24,7 @@ typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
+        Events *events;
         ImageStore *images;
         CgroupBackend *cgroups;
         Runtime *runtime;
