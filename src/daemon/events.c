@@ -120,3 +120,11 @@ EventSubscription *event_subscription_free(EventSubscription *s) {
                 s->next->prev = s->prev;
         return mfree(s);
 }
+
+unsigned events_count_subscriptions(Events *e) {
+        unsigned n = 0;
+
+        for (EventSubscription *s = e ? e->subscriptions : NULL; s; s = s->next)
+                n++;
+        return n;
+}

@@ -56,4 +56,6 @@ void events_deliver(Events *e, const StoredEvent *event);
 typedef void (*EventCallback)(const StoredEvent *event, void *userdata);
 int events_subscribe(Events *e, EventCallback callback, void *userdata, EventSubscription **ret);
 EventSubscription *event_subscription_free(EventSubscription *s);
+/* How many there are (GetSystemInfo reports it); 0 for NULL. */
+unsigned events_count_subscriptions(Events *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EventSubscription *, event_subscription_free);
