@@ -615,6 +615,15 @@ int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *u
         return -ENOENT;
 }
 
+unsigned runtime_count_waiters(Runtime *r) {
+        unsigned n = 0;
+
+        for (Container *c = r->containers; c; c = c->next)
+                for (Waiter *w = c->exit_waiters; w; w = w->next)
+                        n++;
+        return n;
+}
+
 int runtime_remove(Runtime *r, const char *id, bool force, RuntimeCallback callback, void *userdata) {
         Container *c = runtime_find(r, id);
         int k;

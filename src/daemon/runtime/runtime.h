@@ -59,6 +59,8 @@ int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *use
  * this callback and userdata is removed without being called. 0, or -ENOENT when there is
  * none (it has run already). */
 int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
+/* How many exit waits are pending, over all containers (GetSystemInfo reports it). */
+unsigned runtime_count_waiters(Runtime *r);
 
 /* Removes the container: row, directories, cgroup. A running one is refused (-EBUSY)
  * unless force, which kills it first. */
