@@ -66,6 +66,8 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.stream_logs = True    # False: StreamContainerLogs is UNIMPLEMENTED, as in an older quiltd
+        self.stream_error = None   # (code, message) to end the stream with
 
     def record(self, method, request):
         self.calls.append((method, request))
@@ -75,6 +77,22 @@ class Service:
 
     def methods(self):
         return [m for m, _ in self.calls]
+
+    def log_entries(self, request):
+        entries = [m if isinstance(m, self.pb.LogEntry) else
+                   self.pb.LogEntry(timestamp=1_700_000_000_000, message=m, stream="stdout") for m in self.logs]
+        if request.streams:
+            entries = [e for e in entries if e.stream in request.streams]
+        return entries
+
+    def stream_handler(self, method, request, context):
+        self.record(method, request)
+        if method == "StreamContainerLogs" and self.stream_logs:
+            yield from self.log_entries(request)
+            if self.stream_error:
+                context.abort(*self.stream_error)
+            return
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
 
     def handler(self, method, request, context):
         pb = self.pb
@@ -88,11 +106,7 @@ class Service:
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
             return self.wait_reply
         if method == "GetContainerLogs":
-            entries = [m if isinstance(m, pb.LogEntry) else
-                       pb.LogEntry(timestamp=1_700_000_000_000, message=m, stream="stdout") for m in self.logs]
-            if request.streams:
-                entries = [e for e in entries if e.stream in request.streams]
-            return pb.GetContainerLogsResponse(container_id=ID, logs=entries)
+            return pb.GetContainerLogsResponse(container_id=ID, logs=self.log_entries(request))
         if method == "RemoveContainer":
             return pb.RemoveContainerResponse(success=True)
         if method == "KillContainer":
@@ -119,9 +133,15 @@ def serve(pb, svc, sock):
     methods = pb.DESCRIPTOR.services_by_name["QuiltService"].methods
     handlers = {}
     for m in methods:
-        if m.server_streaming:
-            continue
         req_cls = symbol_database.Default().GetSymbol(m.input_type.full_name)
+        if m.server_streaming:
+            def make_stream(name):
+                return lambda request, context: svc.stream_handler(name, request, context)
+
+            handlers[m.name] = grpc.unary_stream_rpc_method_handler(
+                make_stream(m.name), request_deserializer=req_cls.FromString,
+                response_serializer=lambda r: r.SerializeToString())
+            continue
 
         def make(name):
             return lambda request, context: svc.handler(name, request, context)
@@ -164,6 +184,8 @@ def main():
             svc.wait_reply = None
             svc.logs = []
             svc.kill_releases_wait = False
+            svc.stream_logs = True
+            svc.stream_error = None
 
         # --- create ---------------------------------------------------------------
         os.mkdir(os.path.join(tmp, "rootfs"))
@@ -238,7 +260,7 @@ def main():
         def logs_req(*args):
             reset()
             r = cli("logs", *args)
-            reqs = svc.requests("GetContainerLogs")
+            reqs = svc.requests("StreamContainerLogs")
             return r, (reqs[-1] if reqs else None)
 
         r, req = logs_req("-n", "5", "web")
@@ -288,7 +310,37 @@ def main():
         r = cli("logs", "--json", "web")
         j = json.loads(r.stdout)
         tap(r.returncode == 0 and j["logs"][1]["message"] == "out" and j["logs"][1]["stream"] == "stdout",
-            "logs --json prints the reply", r)
+            "logs --json prints GetContainerLogs' reply", r)
+        tap_is(svc.methods()[-1], "GetContainerLogs", "... which it calls for that")
+        r = cli("logs", "-f", "--json", "web")
+        lines = [json.loads(x) for x in r.stdout.splitlines()]
+        tap(r.returncode == 0 and len(lines) == 6 and lines[1]["message"] == "out",
+            "logs -f --json prints one JSON object per line", r)
+
+        r, req = logs_req("-f", "web")
+        tap(r.returncode == 0 and req.follow, "logs -f streams with follow set", (r, req))
+        tap(req.WhichOneof("tail_present") is None and not req.streams, "... and no other filter", req)
+        tap_is(svc.methods(), ["StreamContainerLogs"], "... and makes no other call")
+        r, req = logs_req("web")
+        tap(r.returncode == 0 and not req.follow, "logs without -f streams too, without follow", (r, req))
+
+        reset()
+        svc.stream_logs = False
+        svc.logs = ["old"]
+        r = cli("logs", "web")
+        tap_is((r.returncode, r.stdout, svc.methods()), (0, "old\n", ["StreamContainerLogs", "GetContainerLogs"]),
+               "logs falls back to GetContainerLogs when quiltd has no StreamContainerLogs")
+        r = cli("logs", "-f", "web")
+        tap(r.returncode == 1 and "--follow: not supported by this quiltd" in r.stderr,
+            "logs -f says so when quiltd cannot follow", r)
+
+        reset()
+        svc.logs = ["before"]
+        svc.stream_error = (grpc.StatusCode.NOT_FOUND, "container 'web' not found")
+        r = cli("logs", "-f", "web")
+        tap_is((r.returncode, r.stdout, r.stderr),
+               (1, "before\n", "quilt: logs: container 'web' not found (NOT_FOUND)\n"),
+               "an error status ends the stream: printed like any failed call, exit 1")
 
         # --- wait, stop, kill, start, rm --------------------------------------------
         reset()

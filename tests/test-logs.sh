@@ -139,6 +139,68 @@ N_CURRENT=$(grep -c ' stdout F ' "$(log_file rot)")
 tap_is "--tail reaches back into container.log.1" \
         "$(quilt logs --stream stdout --tail $((N_CURRENT + 10)) rot | sed -n 11p)" "$FIRST_CURRENT"
 
+# ---- following --------------------------------------------------------------------------------
+# A line every 0.3 s: the follower must show the first one while the container still runs,
+# and return by itself once it has exited.
+quilt create --name tick -- sh -c 'for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; sleep 0.3; done; echo done >&2' > /dev/null
+quilt logs -f tick > "$O" 2> "$E" &
+FOLLOWER=$!
+for i in $(seq 100); do grep -q "tick 1" "$O" && break; sleep 0.05; done
+SEEN_WHILE=$(field tick .status)
+tap_is "-f: the first line is shown while the container still runs" "$(head -1 "$O"):$SEEN_WHILE" "tick 1:RUNNING"
+tap_check "... and the follower is still there" kill -0 "$FOLLOWER"
+RC=timeout
+for i in $(seq 200); do kill -0 "$FOLLOWER" 2>/dev/null || { wait "$FOLLOWER"; RC=$?; break; }; sleep 0.05; done
+[ "$RC" = timeout ] && kill "$FOLLOWER"
+tap_is "-f returns by itself once the container has exited, with 0" "$RC:$(field tick .status)" "0:EXITED"
+tap_is "-f printed every stdout line" "$(tr '\n' ' ' < "$O")" "tick 1 tick 2 tick 3 tick 4 tick 5 tick 6 tick 7 tick 8 "
+tap_is "... and stderr and the lifecycle on stderr, up to the exit" \
+        "$(sed 's/init pid [0-9]*/init pid N/' "$E" | tr '\n' '|')" \
+        "-- Container created --|-- Container started, init pid N --|done|-- Container exited with code 0 --|"
+
+tap_is "-f of an exited container prints it all and returns" \
+        "$(timeout 10 "$QUILT_BIN" logs -f --stream stdout sep; echo "rc=$?")" "out1
+out2
+rc=0"
+
+quilt create --name chatty -- sh -c 'echo old; sleep 0.5; for i in 1 2 3; do echo "new $i"; sleep 0.2; done' > /dev/null
+for i in $(seq 100); do quilt logs --stream stdout chatty | grep -q old && break; sleep 0.05; done
+tap_is "-f --tail 0: only the lines that come" \
+        "$(timeout 20 "$QUILT_BIN" logs -f --tail 0 --stream stdout chatty | tr '\n' ' ')" "new 1 new 2 new 3 "
+
+# Rotation while following: 3000 lines through a 64K file (rotated twice), none lost.
+quilt create --name flood -- sh -c 'sleep 0.5; i=1; while [ $i -le 3000 ]; do echo "line $i"; [ $((i % 300)) = 0 ] && sleep 0.05; i=$((i+1)); done' > /dev/null
+timeout 60 "$QUILT_BIN" logs -f --stream stdout flood > "$O"
+tap_check "the file was rotated while it was followed" [ -s "$(log_file flood).1" ]
+tap_is "-f across rotations: every line once, in order" "$(cat "$O" | md5sum)" "$(seq 3000 | sed 's/^/line /' | md5sum)"
+
+# --until ends following, also of a container that goes on.
+quilt create --name forever -- sh -c 'while :; do echo alive; sleep 0.2; done' > /dev/null
+T0=$(date +%s%N)
+UNTIL=$((T0 / 1000000000 + 2))
+timeout 20 "$QUILT_BIN" logs -f --until "@$UNTIL" forever > "$O" 2>&1
+RC=$?
+T1=$(date +%s%N)
+tap_check "-f --until returns once the time given has come ($(((T1 - T0) / 1000000)) ms, rc $RC)" \
+        test "$RC" = 0 -a "$((T1 / 1000000))" -ge "$((UNTIL * 1000))" -a "$(((T1 - T0) / 1000000))" -lt 6000
+tap_check "... having printed what came until then" grep -q '^alive$' "$O"
+
+# HTTP: NDJSON, one entry per line, then the status.
+NDJSON=$(curl -s -N --max-time 20 --unix-socket "$HTTP_SOCK" "http://localhost/containers/tick/logs?follow=1&stream=stdout&tail=2")
+tap_is "GET /containers/:id/logs?follow=1 streams NDJSON ending with the status" \
+        "$(jq -c 'if .status then .status else .message end' <<< "$NDJSON" | tr '\n' ' ')" '"tick 7" "tick 8" "OK" '
+http GET '/containers/tick/logs?stream=stdout,stdin' > "$O"
+tap_is "an unknown stream in the query is a 400" "$(jq -r .error "$O"):$HTTP_STATUS" \
+        "unknown stream 'stdin' (expected stdout, stderr or system):400"
+
+# A follower that goes away leaves nothing behind in quiltd.
+timeout 1 "$QUILT_BIN" logs -f forever > /dev/null 2>&1
+curl -s -N --max-time 1 --unix-socket "$HTTP_SOCK" "http://localhost/containers/forever/logs?follow=1" > /dev/null
+sleep 0.3
+tap_is "followers that went away hold no call and no exit waiter" \
+        "$(quilt info --json | jq -c '[.features.calls_in_flight, .features.container_waiters]')" '["0","0"]'
+quilt rm -f forever > /dev/null
+
 # ---- after a quiltd restart -----------------------------------------------------------------
 BEFORE=$(quilt logs sep 2>&1)
 quiltd_stop

@@ -99,12 +99,7 @@ static bool reply_unsuccessful(const ProtobufCMessage *reply, const char **ret_m
         return true;
 }
 
-int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
-             ProtobufCMessage **ret_reply) {
-        _cleanup_free_ char *message = NULL;
-        _cleanup_reply_ ProtobufCMessage *reply = NULL;
-        QuiltStatusCode code = QUILT_STATUS_UNKNOWN;
-        const char *unsuccessful;
+int cli_client(Cli *cli, QuiltClient **ret) {
         int r;
 
         if (!cli->client) {
@@ -115,15 +110,12 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
                 if (r < 0)
                         return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
         }
+        *ret = cli->client;
+        return 0;
+}
 
-        r = quilt_client_call(cli->client, method, request, cli->timeout_usec, &reply, &code, &message);
-        if (r < 0)
-                return cli_fail(cli, "calling %s: %s", method, strerror(-r));
-
-        if (code == QUILT_STATUS_DEADLINE_EXCEEDED && (flags & CLI_CALL_DEADLINE_OK))
-                return CLI_CALL_TIMED_OUT;
-        if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
-                return CLI_EXIT_FAILURE;
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
+        const char *name = quilt_status_code_to_string(code);
 
         if (code == QUILT_STATUS_UNAVAILABLE) {
                 fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
@@ -131,17 +123,39 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
                 fputc('\n', stderr);
                 return CLI_EXIT_FAILURE;
         }
-        if (code != QUILT_STATUS_OK) {
-                const char *name = quilt_status_code_to_string(code);
 
-                fprintf(stderr, "quilt: %s: ", cli->verb);
-                print_one_line(stderr, isempty(message) ? "request failed" : message);
-                if (name)
-                        fprintf(stderr, " (%s)\n", name);
-                else
-                        fprintf(stderr, " (status %d)\n", (int) code);
+        fprintf(stderr, "quilt: %s: ", cli->verb);
+        print_one_line(stderr, isempty(message) ? "request failed" : message);
+        if (name)
+                fprintf(stderr, " (%s)\n", name);
+        else
+                fprintf(stderr, " (status %d)\n", (int) code);
+        return CLI_EXIT_FAILURE;
+}
+
+int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
+             ProtobufCMessage **ret_reply) {
+        _cleanup_free_ char *message = NULL;
+        _cleanup_reply_ ProtobufCMessage *reply = NULL;
+        QuiltStatusCode code = QUILT_STATUS_UNKNOWN;
+        QuiltClient *client;
+        const char *unsuccessful;
+        int r;
+
+        r = cli_client(cli, &client);
+        if (r != 0)
+                return r;
+
+        r = quilt_client_call(client, method, request, cli->timeout_usec, &reply, &code, &message);
+        if (r < 0)
+                return cli_fail(cli, "calling %s: %s", method, strerror(-r));
+
+        if (code == QUILT_STATUS_DEADLINE_EXCEEDED && (flags & CLI_CALL_DEADLINE_OK))
+                return CLI_CALL_TIMED_OUT;
+        if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
                 return CLI_EXIT_FAILURE;
-        }
+        if (code != QUILT_STATUS_OK)
+                return cli_report_status(cli, code, message);
         if (!reply)
                 return cli_fail(cli, "%s: empty reply from quiltd", method);
 
@@ -165,6 +179,18 @@ int cli_print_json(Cli *cli, const ProtobufCMessage *m) {
         if (!j)
                 return cli_fail(cli, "out of memory");
         if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
+                return cli_fail(cli, "cannot write JSON output");
+        fputc('\n', stdout);
+        return 0;
+}
+
+int cli_print_json_line(Cli *cli, const ProtobufCMessage *m) {
+        json_auto_t *j = NULL;
+
+        j = proto_to_json(m);
+        if (!j)
+                return cli_fail(cli, "out of memory");
+        if (json_dumpf(j, stdout, JSON_COMPACT) < 0)
                 return cli_fail(cli, "cannot write JSON output");
         fputc('\n', stdout);
         return 0;

@@ -129,6 +129,56 @@ static int logs_unary(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPr
         return CLI_EXIT_SUCCESS;
 }
 
+/* StreamContainerLogs: every entry as it comes, without GetContainerLogs' size limit, and
+ * with follow until the container has exited. Returns -EOPNOTSUPP (nothing printed) when
+ * quiltd predates it. */
+static int logs_stream(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPrinter *printer) {
+        QuiltStream *stream = NULL;
+        QuiltClient *client;
+        ProtobufCMessage *m;
+        bool any = false;
+        int r;
+
+        r = cli_client(cli, &client);
+        if (r != 0)
+                return r;
+        r = quilt_client_stream_open(client, "StreamContainerLogs", &req->base, &stream);
+        if (r < 0)
+                return cli_fail(cli, "cannot call StreamContainerLogs: %s", strerror(-r));
+
+        while ((r = quilt_client_stream_recv(stream, NULL, 0, &m)) > 0) {
+                any = true;
+                if (cli->json)
+                        r = cli_print_json_line(cli, m);
+                else
+                        log_printer_print(printer, (const Quilt__LogEntry *) m);
+                protobuf_c_message_free_unpacked(m, NULL);
+                if (cli->json) {
+                        fflush(stdout);
+                        if (r != 0)
+                                break;
+                }
+        }
+        log_printer_done(printer);
+
+        if (r == -EREMOTEIO) {
+                QuiltStatusCode code;
+                const char *message;
+
+                quilt_client_stream_status(stream, &code, &message);
+                if (code == QUILT_STATUS_UNIMPLEMENTED && !any) {
+                        quilt_client_stream_free(stream);
+                        return -EOPNOTSUPP;
+                }
+                r = cli_report_status(cli, code, message);
+        } else if (r < 0)
+                r = cli_fail(cli, "reading the log: %s", strerror(-r));
+        else
+                r = r == 0 ? CLI_EXIT_SUCCESS : r;
+        quilt_client_stream_free(stream);
+        return r;
+}
+
 int verb_logs(Cli *cli, int argc, char *argv[]) {
         enum {
                 ARG_JSON = 0x100,
@@ -237,7 +287,17 @@ int verb_logs(Cli *cli, int argc, char *argv[]) {
         else
                 req.container_id = (char *) container;
 
-        if (follow)
-                return cli_not_supported(cli, "--follow");
-        return logs_unary(cli, &req, &printer);
+        /* --json without --follow prints GetContainerLogs' reply, as it always did. */
+        if (cli->json && !follow)
+                return logs_unary(cli, &req, &printer);
+
+        req.follow = follow;
+        printer.flush = follow;
+        r = logs_stream(cli, &req, &printer);
+        if (r == -EOPNOTSUPP) {
+                if (follow)
+                        return cli_not_supported(cli, "--follow");
+                return logs_unary(cli, &req, &printer);
+        }
+        return r;
 }

@@ -114,6 +114,14 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
 
 /* Prints m as indented JSON on stdout. Returns 0 or CLI_EXIT_FAILURE. */
 int cli_print_json(Cli *cli, const ProtobufCMessage *m);
+/* Prints m as one line of compact JSON (NDJSON, for streams). */
+int cli_print_json_line(Cli *cli, const ProtobufCMessage *m);
+
+/* The client, connected on first use: 0, or an exit status after printing why. */
+int cli_client(Cli *cli, QuiltClient **ret);
+/* Prints a failed call's status as cli_call() does ("quilt: <verb>: <message> (<CODE>)",
+ * or "cannot reach quiltd") and returns CLI_EXIT_FAILURE. */
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message);
 
 static inline void cli_proto_freep(ProtobufCMessage **m) {
         if (*m)

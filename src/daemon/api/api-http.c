@@ -53,7 +53,9 @@
 /* One table: each route names the RPC it calls. ":field" path segments fill the request
  * field of that name; "query" maps URL parameters onto request fields (a repeated field
  * takes a comma-separated list); "defaults" are request fields set unless the body sets
- * them. Nothing else happens in the transport. */
+ * them; "follow_rpc" is the server-streaming RPC that "?follow=1" switches to (GET
+ * /containers/:id/logs?follow=1 streams the log as NDJSON). Nothing else happens in the
+ * transport. */
 typedef struct RouteQuery {
         const char *parameter;
         const char *field;
@@ -63,8 +65,9 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[4];
-        const char *defaults; /* JSON object */
+        RouteQuery query[6];
+        const char *defaults;   /* JSON object */
+        const char *follow_rpc; /* with "?follow=1" (or true): this server-streaming RPC instead */
 } Route;
 
 /* One route per line reads best as a table. */
@@ -83,7 +86,9 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/kill", "KillContainer", { { "signal", "signal" } } },
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer" },
-        { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
+        { "GET", "/containers/:container_id/logs", "GetContainerLogs",
+          { { "tail", "tail" }, { "since", "since_usec" }, { "until", "until_usec" }, { "stream", "streams" },
+            { "follow", "follow" } }, NULL, "StreamContainerLogs" },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
@@ -512,6 +517,14 @@ static int http_request_begin(HttpRequest *req, const char *url, const char *met
                         req->route = &routes[i];
                         req->match = match;
                         req->method = api_service_find_method(req->listener->http->service, routes[i].rpc);
+                        if (routes[i].follow_rpc) {
+                                const char *follow = MHD_lookup_connection_value(req->connection,
+                                                                                 MHD_GET_ARGUMENT_KIND, "follow");
+
+                                if (follow && (streq(follow, "1") || streq(follow, "true") || streq(follow, "")))
+                                        req->method = api_service_find_method(req->listener->http->service,
+                                                                              routes[i].follow_rpc);
+                        }
                         break;
                 }
 
@@ -593,9 +606,46 @@ static void lower_camel_case(const char *name, char *buf, size_t size) {
         buf[n] = 0;
 }
 
+/* One URL string as the JSON value of field f; NULL after setting the request's error. */
+static json_t *url_value_to_json(HttpRequest *req, const ProtobufCFieldDescriptor *f, const char *value) {
+        json_t *v;
+
+        switch (f->type) {
+        case PROTOBUF_C_TYPE_BOOL:
+                if (streq(value, "true") || streq(value, "1") || streq(value, ""))
+                        return json_true();
+                if (streq(value, "false") || streq(value, "0"))
+                        return json_false();
+                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                   "%s: expected true or false, got '%s'", f->name, value);
+                return NULL;
+        case PROTOBUF_C_TYPE_STRING:
+        case PROTOBUF_C_TYPE_ENUM:
+        case PROTOBUF_C_TYPE_BYTES:
+                v = json_string(value);
+                break;
+        default: {
+                /* Numbers: let the converter range-check; a non-number stays a string and is
+                 * reported by it with the field's name. */
+                char *end;
+                long long ll;
+
+                errno = 0;
+                ll = strtoll(value, &end, 10);
+                v = errno == 0 && *value && *end == 0 ? json_integer(ll) : json_string(value);
+        }
+        }
+        if (!v)
+                /* json_string() refuses invalid UTF-8. */
+                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                   "%s: invalid value in URL", f->name);
+        return v;
+}
+
 /* Sets a request field from a URL string, typed by the request message's descriptor, so
- * that "?force=true" becomes a JSON boolean and a path segment a string. The spelling is
- * snake_case; a camelCase spelling of the same field in the body is dropped. */
+ * that "?force=true" becomes a JSON boolean and a path segment a string; a repeated field
+ * takes a comma-separated list ("?stream=stdout,stderr"). The spelling is snake_case; a
+ * camelCase spelling of the same field in the body is dropped. */
 static int request_json_set(HttpRequest *req, json_t *j, const char *field, size_t field_len,
                             const char *value, bool overwrite) {
         const ProtobufCMessageDescriptor *d = req->method->descriptor->input;
@@ -622,39 +672,27 @@ static int request_json_set(HttpRequest *req, json_t *j, const char *field, size
         if (!overwrite && (json_object_get(j, name) || json_object_get(j, camel)))
                 return 0;
 
-        switch (f->type) {
-        case PROTOBUF_C_TYPE_BOOL:
-                if (streq(value, "true") || streq(value, "1") || streq(value, ""))
-                        v = json_true();
-                else if (streq(value, "false") || streq(value, "0"))
-                        v = json_false();
-                else {
-                        request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
-                                           "%s: expected true or false, got '%s'", name, value);
-                        return -EINVAL;
-                }
-                break;
-        case PROTOBUF_C_TYPE_STRING:
-        case PROTOBUF_C_TYPE_ENUM:
-        case PROTOBUF_C_TYPE_BYTES:
-                v = json_string(value);
-                break;
-        default: {
-                /* Numbers: let the converter range-check; a non-number stays a string and is
-                 * reported by it with the field's name. */
-                char *end;
-                long long ll;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                _cleanup_free_ char *copy = strdup(value);
+                char *save = NULL;
 
-                errno = 0;
-                ll = strtoll(value, &end, 10);
-                v = errno == 0 && *value && *end == 0 ? json_integer(ll) : json_string(value);
-        }
-        }
-        if (!v) {
-                /* json_string() refuses invalid UTF-8. */
-                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
-                                   "%s: invalid value in URL", name);
-                return -EINVAL;
+                v = json_array();
+                if (!copy || !v) {
+                        json_decref(v);
+                        return -ENOMEM;
+                }
+                for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                        json_t *e = url_value_to_json(req, f, p);
+
+                        if (!e || json_array_append_new(v, e) < 0) {
+                                json_decref(v);
+                                return -EINVAL;
+                        }
+                }
+        } else {
+                v = url_value_to_json(req, f, value);
+                if (!v)
+                        return -EINVAL;
         }
 
         (void) json_object_del(j, camel);
@@ -1261,10 +1299,14 @@ int api_http_new(Manager *m, const ApiService *service, ApiHttp **ret) {
 
         /* A route naming an RPC that quilt.proto does not have is a programming error; find
          * it at start-up rather than on the first request. */
-        for (size_t i = 0; use_routes && i < ELEMENTSOF(routes); i++)
+        for (size_t i = 0; use_routes && i < ELEMENTSOF(routes); i++) {
                 if (!api_service_find_method(service, routes[i].rpc))
                         return log_error_errno(EINVAL, "HTTP route %s %s names unknown RPC %s.",
                                                routes[i].method, routes[i].pattern, routes[i].rpc);
+                if (routes[i].follow_rpc && !api_service_find_method(service, routes[i].follow_rpc))
+                        return log_error_errno(EINVAL, "HTTP route %s %s names unknown RPC %s.",
+                                               routes[i].method, routes[i].pattern, routes[i].follow_rpc);
+        }
 
         h = calloc(1, sizeof(ApiHttp));
         if (!h)

@@ -27,6 +27,8 @@ static const ApiHandlerEntry handlers[] = {
         { "RemoveImage", api_remove_image },
         /* DNS */
         { "ListDnsEntries", api_list_dns_entries },
+        /* Logs */
+        { "StreamContainerLogs", api_stream_container_logs },
 };
 
 const ApiService *api_quilt_service(void) {

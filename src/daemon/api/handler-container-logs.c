@@ -46,6 +46,8 @@ typedef struct LogSession {
         sd_event_source *grace_timer;
         sd_event_source *until_timer;
 
+        bool streaming;    /* StreamContainerLogs: entries are sent as they are read */
+        bool throttled;    /* the client's queue is full: wait for on_drained */
         bool waiting_exit; /* registered with runtime_wait() */
         bool exited;       /* the container does not run (any more) */
         bool grace_over;   /* stop waiting for the journal to catch up */
@@ -85,6 +87,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LogSession *, log_session_free);
 static void log_session_finish(LogSession *s, int error) {
         ApiCall *call = TAKE_PTR(s->call);
 
+        call->handler_data = NULL;
+        call->on_cancel = NULL;
+        call->on_drained = NULL;
         if (error < 0) {
                 (void) api_call_fail_errno(call, error, "failed to read the log of container %s: %m", s->id);
         } else if (s->reply) {
@@ -97,6 +102,16 @@ static void log_session_finish(LogSession *s, int error) {
         } else
                 api_call_reply(call, NULL);
         log_session_free(s);
+}
+
+/* The client went away: stop reading, and answer so that the call is freed. */
+static void on_call_cancel(ApiCall *call) {
+        LogSession *s = call->handler_data;
+
+        call->handler_data = NULL;
+        s->call = NULL;
+        log_session_free(s);
+        (void) api_call_fail(call, QUILT_STATUS_CANCELLED, "the client went away");
 }
 
 /* ---- entries ------------------------------------------------------------------------------ */
@@ -179,6 +194,7 @@ static int reply_append(LogSession *s, Quilt__LogEntry *e) {
 static int on_record(const ContainerLogRecord *rec, void *userdata) {
         LogSession *s = userdata;
         Quilt__LogEntry *e;
+        int r;
 
         e = entry_from_record(rec);
         if (!e)
@@ -186,9 +202,15 @@ static int on_record(const ContainerLogRecord *rec, void *userdata) {
         if (s->reply)
                 return reply_append(s, e);
 
-        /* StreamContainerLogs arrives with the streaming API. */
-        protobuf_c_message_free_unpacked(&e->base, NULL);
-        return -EOPNOTSUPP;
+        r = api_call_send(s->call, &e->base);
+        if (r < 0)
+                return r;
+        /* Backpressure: no more reading while the client has a full queue to take. */
+        if (api_call_queued_bytes(s->call) >= API_CALL_QUEUE_HIGH) {
+                s->throttled = true;
+                return 1;
+        }
+        return 0;
 }
 
 /* ---- the pump ------------------------------------------------------------------------------ */
@@ -214,14 +236,20 @@ static int on_pump(sd_event_source *source, void *userdata) {
         LogSession *s = userdata;
         int r;
 
+        if (s->throttled)
+                return 0; /* on_drained wakes us */
+
         r = log_reader_read(s->reader, PUMP_BUDGET, on_record, s);
+        if (r == -ECANCELED)
+                return 0; /* the client is gone: on_cancel ends the session */
         if (r < 0) {
                 log_session_finish(s, r);
                 return 0;
         }
         switch (r) {
         case LOG_READER_MORE:
-                log_session_wake(s);
+                if (!s->throttled)
+                        log_session_wake(s);
                 break;
         case LOG_READER_DONE:
                 log_session_finish(s, 0);
@@ -236,6 +264,13 @@ static int on_pump(sd_event_source *source, void *userdata) {
 
 static void on_reader_change(LogReader *r, void *userdata) {
         log_session_wake(userdata);
+}
+
+static void on_call_drained(ApiCall *call) {
+        LogSession *s = call->handler_data;
+
+        s->throttled = false;
+        log_session_wake(s);
 }
 
 static int on_grace(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -322,6 +357,7 @@ static int log_session_start(Manager *m, ApiCall *call, bool streaming) {
         if (!s || !(s->id = strdup(c.id)))
                 return api_call_fail_errno(call, -ENOMEM, "out of memory");
         s->manager = m;
+        s->streaming = streaming;
         s->driver = c.log_driver;
         s->follow = streaming && req->follow;
         live = runtime_is_live(m->runtime, c.id);
@@ -377,10 +413,17 @@ static int log_session_start(Manager *m, ApiCall *call, bool streaming) {
 
         /* From here on the session answers the call. */
         s->call = call;
+        call->handler_data = s;
+        call->on_cancel = on_call_cancel;
+        call->on_drained = on_call_drained;
         TAKE_PTR(s);
         return 0;
 }
 
 int api_get_container_logs(Manager *m, ApiCall *call) {
         return log_session_start(m, call, /* streaming= */ false);
+}
+
+int api_stream_container_logs(Manager *m, ApiCall *call) {
+        return log_session_start(m, call, /* streaming= */ true);
 }
