@@ -125,6 +125,19 @@ is "quilt run prints the output at once, from the journal" \
         "$(inside quilt run --name quick -- sh -c 'echo one; echo two; echo three >&2' 2>&1 | tr '\n' ' ')" \
         "one two three "
 
+# ---- following the journal -------------------------------------------------------------------
+check "create a container that prints a line every 0.3 s" inside quilt create --name tick -- \
+        sh -c 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.3; done; echo done >&2'
+FOLLOW=$(inside sh -c 'quilt logs -f tick > /tmp/follow.out 2> /tmp/follow.err &
+        for i in $(seq 100); do grep -q "tick 1" /tmp/follow.out && break; sleep 0.05; done
+        curl -s --unix-socket /run/quilt/http.sock http://localhost/containers/tick | jq -r .status
+        wait $!; echo "rc=$?"')
+is "quilt logs -f from the journal: the first line while it runs, then it returns with 0" \
+        "$(tr '\n' ' ' <<< "$FOLLOW")" "RUNNING rc=0 "
+is "... with every line" "$(inside cat /tmp/follow.out | tr '\n' ' ')" "tick 1 tick 2 tick 3 tick 4 tick 5 tick 6 "
+is "... and the stderr line and the exit last" "$(inside tail -n 2 /tmp/follow.err | tr '\n' '|')" \
+        "done|-- Container exited with code 0 --|"
+
 # ---- after quiltd restarted ---------------------------------------------------------------
 BEFORE=$(inside quilt logs talk 2>&1)
 check "systemctl restart quilt.service" inside systemctl restart quilt.service
