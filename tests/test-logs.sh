@@ -187,8 +187,9 @@ tap_check "... having printed what came until then" grep -q '^alive$' "$O"
 
 # HTTP: NDJSON, one entry per line, then the status.
 NDJSON=$(curl -s -N --max-time 20 --unix-socket "$HTTP_SOCK" "http://localhost/containers/tick/logs?follow=1&stream=stdout&tail=2")
-tap_is "GET /containers/:id/logs?follow=1 streams NDJSON ending with the status" \
-        "$(jq -c 'if .status then .status else .message end' <<< "$NDJSON" | tr '\n' ' ')" '"tick 7" "tick 8" "OK" '
+tap_is "GET /containers/:id/logs?follow=1 streams NDJSON chunks ending with the status" \
+        "$(jq -c 'if .status then .status else (.logs[] | .message) end' <<< "$NDJSON" | tr '\n' ' ')" \
+        '"tick 7" "tick 8" "OK" '
 http GET '/containers/tick/logs?stream=stdout,stdin' > "$O"
 tap_is "an unknown stream in the query is a 400" "$(jq -r .error "$O"):$HTTP_STATUS" \
         "unknown stream 'stdin' (expected stdout, stderr or system):400"

@@ -146,17 +146,24 @@ static int logs_stream(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogP
         if (r < 0)
                 return cli_fail(cli, "cannot call StreamContainerLogs: %s", strerror(-r));
 
+        /* Each message is a chunk of entries. */
         while ((r = quilt_client_stream_recv(stream, NULL, 0, &m)) > 0) {
+                const Quilt__GetContainerLogsResponse *chunk = (const Quilt__GetContainerLogsResponse *) m;
+                int k = 0;
+
                 any = true;
-                if (cli->json)
-                        r = cli_print_json_line(cli, m);
-                else
-                        log_printer_print(printer, (const Quilt__LogEntry *) m);
+                for (size_t i = 0; i < chunk->n_logs && k == 0; i++) {
+                        if (cli->json)
+                                k = cli_print_json_line(cli, &chunk->logs[i]->base);
+                        else
+                                log_printer_print(printer, chunk->logs[i]);
+                }
                 protobuf_c_message_free_unpacked(m, NULL);
-                if (cli->json) {
+                if (cli->json)
                         fflush(stdout);
-                        if (r != 0)
-                                break;
+                if (k != 0) {
+                        quilt_client_stream_free(stream);
+                        return k;
                 }
         }
         log_printer_done(printer);
@@ -174,7 +181,7 @@ static int logs_stream(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogP
         } else if (r < 0)
                 r = cli_fail(cli, "reading the log: %s", strerror(-r));
         else
-                r = r == 0 ? CLI_EXIT_SUCCESS : r;
+                r = CLI_EXIT_SUCCESS;
         quilt_client_stream_free(stream);
         return r;
 }

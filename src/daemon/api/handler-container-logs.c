@@ -6,8 +6,9 @@
  * A LogSession pumps the reader from a defer event source, a bounded number of entries per
  * loop iteration, so that a big log never holds up the loop. GetContainerLogs collects the
  * entries into one reply (at most REPLY_MAX bytes of text, the newest kept);
- * StreamContainerLogs sends each entry as it is read and, with follow, waits for more
- * until the container has exited and its output is drained:
+ * StreamContainerLogs sends what each iteration read as one chunk (a GetContainerLogsResponse
+ * of at most about CHUNK_MAX) and, with follow, waits for more until the container has
+ * exited and its output is drained:
  *   - the file driver: the monitor writes synchronously, so once it has exited, the end of
  *     the file is the end of the output;
  *   - the journal driver: journald stores entries a moment after the monitor sent them, so
@@ -32,6 +33,9 @@
 #define PUMP_BUDGET 256
 /* GetContainerLogs keeps its reply under the transports' 16 MiB message limit. */
 #define REPLY_MAX (8U * 1024U * 1024U)
+/* StreamContainerLogs sends what it read in chunks of about this size: a message per entry
+ * would cost a transport round trip per line. */
+#define CHUNK_MAX (64U * 1024U)
 #define JOURNAL_GRACE_USEC (2 * USEC_PER_SEC)
 
 typedef struct LogSession {
@@ -54,7 +58,8 @@ typedef struct LogSession {
         bool until_passed;
         uint64_t run_since; /* the run's end is a terminal entry at or after this */
 
-        /* GetContainerLogs: the reply being built; entries [first, n_logs) are kept. */
+        /* GetContainerLogs: the reply being built; entries [first, n_logs) are kept.
+         * StreamContainerLogs: the chunk being built (first is 0). */
         Quilt__GetContainerLogsResponse *reply;
         size_t allocated, first;
         uint64_t reply_bytes;
@@ -92,7 +97,7 @@ static void log_session_finish(LogSession *s, int error) {
         call->on_drained = NULL;
         if (error < 0) {
                 (void) api_call_fail_errno(call, error, "failed to read the log of container %s: %m", s->id);
-        } else if (s->reply) {
+        } else if (s->reply && !s->streaming) {
                 Quilt__GetContainerLogsResponse *reply = TAKE_PTR(s->reply);
 
                 /* Close the gap left by dropped entries. */
@@ -152,7 +157,19 @@ static Quilt__LogEntry *entry_from_record(const ContainerLogRecord *rec) {
         return e;
 }
 
-/* GetContainerLogs: keeps the newest entries within REPLY_MAX. */
+static int reply_new(LogSession *s) {
+        s->reply = new0(Quilt__GetContainerLogsResponse, 1);
+        if (!s->reply)
+                return -ENOMEM;
+        quilt__get_container_logs_response__init(s->reply);
+        s->allocated = s->first = 0;
+        s->reply_bytes = 0;
+        s->reply->container_id = strdup(s->id);
+        return s->reply->container_id ? 0 : -ENOMEM;
+}
+
+/* GetContainerLogs: keeps the newest entries within REPLY_MAX. StreamContainerLogs: the
+ * chunk just grows, and is sent when it is full and at the end of each read. */
 static int reply_append(LogSession *s, Quilt__LogEntry *e) {
         Quilt__GetContainerLogsResponse *reply = s->reply;
         uint64_t size = strlen(e->message) + e->raw.len + 64;
@@ -181,7 +198,7 @@ static int reply_append(LogSession *s, Quilt__LogEntry *e) {
         reply->logs[reply->n_logs++] = e;
         s->reply_bytes += size;
 
-        while (s->reply_bytes > REPLY_MAX && s->first < reply->n_logs - 1) {
+        while (!s->streaming && s->reply_bytes > REPLY_MAX && s->first < reply->n_logs - 1) {
                 Quilt__LogEntry *old = reply->logs[s->first++];
 
                 s->reply_bytes -= strlen(old->message) + old->raw.len + 64;
@@ -191,26 +208,42 @@ static int reply_append(LogSession *s, Quilt__LogEntry *e) {
         return 0;
 }
 
+/* StreamContainerLogs: sends the chunk, if it has entries. */
+static int chunk_flush(LogSession *s) {
+        int r;
+
+        if (!s->reply || s->reply->n_logs == 0)
+                return 0;
+        r = api_call_send(s->call, &TAKE_PTR(s->reply)->base);
+        if (r < 0)
+                return r;
+        /* Backpressure: no more reading while the client has a full queue to take. */
+        if (api_call_queued_bytes(s->call) >= API_CALL_QUEUE_HIGH)
+                s->throttled = true;
+        return 0;
+}
+
 static int on_record(const ContainerLogRecord *rec, void *userdata) {
         LogSession *s = userdata;
         Quilt__LogEntry *e;
         int r;
 
+        if (!s->reply) {
+                r = reply_new(s);
+                if (r < 0)
+                        return r;
+        }
         e = entry_from_record(rec);
         if (!e)
                 return -ENOMEM;
-        if (s->reply)
-                return reply_append(s, e);
+        r = reply_append(s, e);
+        if (r < 0 || !s->streaming || s->reply_bytes < CHUNK_MAX)
+                return r;
 
-        r = api_call_send(s->call, &e->base);
+        r = chunk_flush(s);
         if (r < 0)
                 return r;
-        /* Backpressure: no more reading while the client has a full queue to take. */
-        if (api_call_queued_bytes(s->call) >= API_CALL_QUEUE_HIGH) {
-                s->throttled = true;
-                return 1;
-        }
-        return 0;
+        return s->throttled ? 1 : 0;
 }
 
 /* ---- the pump ------------------------------------------------------------------------------ */
@@ -240,6 +273,12 @@ static int on_pump(sd_event_source *source, void *userdata) {
                 return 0; /* on_drained wakes us */
 
         r = log_reader_read(s->reader, PUMP_BUDGET, on_record, s);
+        if (r >= 0 && s->streaming) {
+                /* What was read goes out now, not when the chunk happens to fill. */
+                int k = chunk_flush(s);
+                if (k < 0)
+                        r = k;
+        }
         if (r == -ECANCELED)
                 return 0; /* the client is gone: on_cancel ends the session */
         if (r < 0) {
@@ -364,14 +403,9 @@ static int log_session_start(Manager *m, ApiCall *call, bool streaming) {
         s->exited = !live;
         s->run_since = c.state == CONTAINER_RUNNING || !live ? c.started_usec : now;
 
-        if (!streaming) {
-                s->reply = new0(Quilt__GetContainerLogsResponse, 1);
-                if (!s->reply)
-                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
-                quilt__get_container_logs_response__init(s->reply);
-                if (!(s->reply->container_id = strdup(c.id)))
-                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
-        }
+        /* GetContainerLogs always answers with a reply, be it empty. */
+        if (!streaming && reply_new(s) < 0)
+                return api_call_fail_errno(call, -ENOMEM, "out of memory");
 
         r = runtime_state_dir(m->runtime, c.id, &state_dir);
         if (r >= 0)
