@@ -218,12 +218,12 @@ def main():
         r = cli("run", "--rm", "--name", "job", "--", "sh", "-c", "exit 3")
         tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", "oops\n"),
                "run prints stdout and stderr apart, exits with the status")
-        tap_is(list(svc.requests("GetContainerLogs")[-1].streams), ["stdout", "stderr"],
+        tap_is(list(svc.requests("StreamContainerLogs")[-1].streams), ["stdout", "stderr"],
                "run asks for the output only, not the lifecycle lines")
         tap_is(svc.requests("CreateContainer")[-1].auto_remove, False,
                "run --rm does not ask quiltd to remove (it would race the logs)")
         ms = svc.methods()
-        tap(ms[0] == "CreateContainer" and ms[-2:] == ["GetContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
+        tap(ms[0] == "CreateContainer" and ms[-2:] == ["StreamContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
             "run: create, wait, logs, then remove", ms)
         tap(ms.count("WaitContainer") >= 2, "run waits in slices", ms)
 

@@ -186,6 +186,18 @@ static int logs_stream(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogP
         return r;
 }
 
+int cli_print_logs(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPrinter *printer) {
+        int r;
+
+        r = logs_stream(cli, req, printer);
+        if (r == -EOPNOTSUPP) {
+                if (req->follow)
+                        return cli_not_supported(cli, "--follow");
+                return logs_unary(cli, req, printer);
+        }
+        return r;
+}
+
 int verb_logs(Cli *cli, int argc, char *argv[]) {
         enum {
                 ARG_JSON = 0x100,
@@ -300,11 +312,5 @@ int verb_logs(Cli *cli, int argc, char *argv[]) {
 
         req.follow = follow;
         printer.flush = follow;
-        r = logs_stream(cli, &req, &printer);
-        if (r == -EOPNOTSUPP) {
-                if (follow)
-                        return cli_not_supported(cli, "--follow");
-                return logs_unary(cli, &req, &printer);
-        }
-        return r;
+        return cli_print_logs(cli, &req, &printer);
 }

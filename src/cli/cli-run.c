@@ -103,26 +103,16 @@ static int wait_container(Cli *cli, const char *ref, bool by_name, bool forward,
 }
 
 /* Prints what the command wrote: its stdout on stdout and its stderr on stderr, without
- * quilt's lifecycle lines. The lines come in one reply once the container has ended. */
+ * quilt's lifecycle lines, once the container has ended. */
 static int print_output(Cli *cli, const char *id) {
         Quilt__GetContainerLogsRequest req = QUILT__GET_CONTAINER_LOGS_REQUEST__INIT;
         char *streams[] = { (char *) "stdout", (char *) "stderr" };
-        _cleanup_reply_ ProtobufCMessage *m = NULL;
-        const Quilt__GetContainerLogsResponse *reply;
         LogPrinter printer = {};
-        int r;
 
         req.container_id = (char *) id;
         req.streams = streams;
         req.n_streams = ELEMENTSOF(streams);
-        r = cli_call(cli, "GetContainerLogs", &req.base, 0, &m);
-        if (r != 0)
-                return r;
-        reply = (const Quilt__GetContainerLogsResponse *) m;
-        for (size_t i = 0; i < reply->n_logs; i++)
-                log_printer_print(&printer, reply->logs[i]);
-        log_printer_done(&printer);
-        return 0;
+        return cli_print_logs(cli, &req, &printer);
 }
 
 /* The container's name for messages: the one given, else quiltd's, else the id. */

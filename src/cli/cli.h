@@ -251,6 +251,10 @@ typedef struct LogPrinter {
 void log_printer_print(LogPrinter *p, const Quilt__LogEntry *e);
 void log_printer_done(LogPrinter *p);
 
+/* Prints a container's log as req asks (StreamContainerLogs, or GetContainerLogs from a
+ * quiltd without it). Returns an exit status, after printing why on failure. */
+int cli_print_logs(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPrinter *printer);
+
 /* ---- tables (cli-table.c) ---- */
 
 typedef struct Table Table;
