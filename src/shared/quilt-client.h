@@ -79,3 +79,6 @@ void quilt_client_stream_status(QuiltStream *s, QuiltStatusCode *ret_code, const
 
 /* Cancels the call if it has not ended, and frees the stream. */
 QuiltStream *quilt_client_stream_free(QuiltStream *s);
+static inline void quilt_client_stream_freep(QuiltStream **s) {
+        quilt_client_stream_free(*s);
+}

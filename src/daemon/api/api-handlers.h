@@ -22,3 +22,5 @@ int api_wait_container(Manager *m, ApiCall *call);
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);
 int api_remove_image(Manager *m, ApiCall *call);
+/* handler-events.c */
+int api_stream_events(Manager *m, ApiCall *call);

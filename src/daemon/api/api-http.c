@@ -93,6 +93,9 @@ static const Route routes[] = {
         { "DELETE", "/images/:name", "RemoveImage" },
         { "GET", "/network/allocations", "ListNetworkAllocations" },
         { "GET", "/dns/entries", "ListDnsEntries" },
+        /* streams/events: NDJSON */
+        { "GET", "/events", "StreamEvents",
+          { { "since", "since" }, { "type", "event_types" }, { "container", "container_ids" }, { "until_now", "until_now" } } },
 };
 /* clang-format on */
 
@@ -621,6 +624,34 @@ static int request_json_set(HttpRequest *req, json_t *j, const char *field, size
         lower_camel_case(name, camel, sizeof(camel));
         if (!overwrite && (json_object_get(j, name) || json_object_get(j, camel)))
                 return 0;
+
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                /* "?type=died,stopped": a list of strings. */
+                if (f->type != PROTOBUF_C_TYPE_STRING) {
+                        log_error("BUG: route %s maps a URL parameter onto repeated non-string field '%s'.",
+                                  req->route->pattern, name);
+                        return -EINVAL;
+                }
+                v = json_array();
+                if (!v)
+                        return -ENOMEM;
+                for (const char *p = value; *p;) {
+                        size_t n = strcspn(p, ",");
+                        _cleanup_free_ char *item = strndup(p, n);
+
+                        if (!item || json_array_append_new(v, json_string(item)) < 0) {
+                                json_decref(v);
+                                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                                   "%s: invalid value in URL", name);
+                                return -EINVAL;
+                        }
+                        p += n;
+                        if (*p == ',')
+                                p++;
+                }
+                (void) json_object_del(j, camel);
+                return json_object_set_new(j, name, v) < 0 ? -ENOMEM : 0;
+        }
 
         switch (f->type) {
         case PROTOBUF_C_TYPE_BOOL:

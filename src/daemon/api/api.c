@@ -25,6 +25,8 @@ static const ApiHandlerEntry handlers[] = {
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
+        /* streams/events */
+        { "StreamEvents", api_stream_events },
 };
 
 const ApiService *api_quilt_service(void) {

@@ -63,24 +63,6 @@ int store_exec(Store *s, const char *sql);
 int store_column_strdup(sqlite3_stmt *stmt, int column, char **ret);
 bool store_column_is_null(sqlite3_stmt *stmt, int column);
 
-/* BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
- * SQLITE_BUSY on its first write) / COMMIT / ROLLBACK. Use the guard to roll back on every
- * early return:
- *
- *         _cleanup_(store_rollbackp) Store *tx = NULL;
- *         r = store_begin(s);  if (r < 0) return r;
- *         tx = s;
- *         ...
- *         return store_commit(TAKE_PTR(tx));
- */
-int store_begin(Store *s);
-int store_commit(Store *s);
-void store_rollback(Store *s);
-static inline void store_rollbackp(Store **s) {
-        if (*s)
-                store_rollback(*s);
-}
-
 /* store-migrations.c: upgrades the schema to the latest version. */
 int store_migrate(Store *s);
 
