@@ -65,5 +65,10 @@ struct Runtime {
 int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
                           int *ret_report_fd);
 
+/* runtime-spawn.c: posix_spawn()s path with a clean environment, in a session of its own,
+ * with exactly the fds given: fds[i] becomes fd i (-EBADF: /dev/null for 0-2, closed
+ * otherwise); every other fd is closed. */
+int runtime_spawn(const char *path, char *const argv[], const int *fds, size_t n_fds, pid_t *ret_pid);
+
 /* runtime-spawn.c: removes the container's directories. */
 int runtime_remove_directories(Runtime *r, const char *id);
