@@ -27,6 +27,7 @@ static const struct {
         { "GetContainerByName", api_get_container_by_name },
         { "ListContainers", api_list_containers },
         { "WaitContainer", api_wait_container },
+        { "ExecContainer", api_exec_container },
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
@@ -35,6 +36,7 @@ static const struct {
 /* protobuf-c does not record streaming in its descriptors. */
 static const char *const server_streaming_methods[] = {
         "StreamEvents",
+        "ExecContainerStream",
 };
 
 const ApiMethod *api_methods(size_t *ret_n) {

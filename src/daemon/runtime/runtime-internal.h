@@ -52,12 +52,18 @@ struct Container {
         Container *next, *prev;
 };
 
+typedef struct ExecSession ExecSession;
+
 struct Runtime {
         Manager *manager;
         sd_event *event;
         Container *containers;
+        ExecSession *execs; /* runtime-exec.c */
         char *monitor_path;
 };
+
+/* The live container id, or NULL. */
+Container *runtime_find(Runtime *r, const char *id);
 
 /* runtime-spawn.c: writes config.json and spawns quilt-monitor for record. The monitor
  * waits on *ret_control_fd for "go" and reports on *ret_report_fd (both O_CLOEXEC, the
