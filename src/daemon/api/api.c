@@ -22,6 +22,7 @@ static const ApiHandlerEntry handlers[] = {
         { "GetContainerByName", api_get_container_by_name },
         { "ListContainers", api_list_containers },
         { "WaitContainer", api_wait_container },
+        { "ExecContainer", api_exec_container },
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },

@@ -20,6 +20,7 @@
 #include "manager.h"
 #include "proc-util.h"
 #include "quilt-build.h"
+#include "runtime-exec.h"
 #include "runtime-internal.h"
 #include "store.h"
 #include "time-util.h"
@@ -63,7 +64,7 @@ static void waiters_notify(Waiter **list, int error, const char *message) {
         }
 }
 
-static Container *runtime_find(Runtime *r, const char *id) {
+Container *runtime_find(Runtime *r, const char *id) {
         for (Container *c = r->containers; c; c = c->next)
                 if (streq(c->id, id))
                         return c;
@@ -736,6 +737,7 @@ int runtime_new(Manager *m, Runtime **ret) {
 Runtime *runtime_free(Runtime *r) {
         if (!r)
                 return NULL;
+        runtime_exec_done(r);
         while (r->containers)
                 container_free(r->containers);
         sd_event_unref(r->event);
