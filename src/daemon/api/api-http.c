@@ -65,7 +65,12 @@ typedef struct Route {
         const char *rpc;
         RouteQuery query[4];
         const char *defaults; /* JSON object */
+        /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
+         * with a message for the client. */
+        int (*compat)(json_t *body, char **ret_error);
 } Route;
+
+static int exec_body_compat(json_t *body, char **ret_error);
 
 /* One route per line reads best as a table. */
 /* clang-format off */
@@ -82,7 +87,7 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/stop", "StopContainer", { { "timeout", "timeout_seconds" } } },
         { "POST", "/containers/:container_id/kill", "KillContainer", { { "signal", "signal" } } },
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
-        { "POST", "/containers/:container_id/exec", "ExecContainer" },
+        { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
@@ -98,6 +103,104 @@ static const Route routes[] = {
           { { "since", "since" }, { "type", "event_types" }, { "container", "container_ids" }, { "until_now", "until_now" } } },
 };
 /* clang-format on */
+
+/* The SDK's exec body: "command" may be a shell line (run with sh -c), {"cmd_b64": <base64
+ * shell line>} or {"parts_b64": [<base64 argv word>, ...]}, besides the argv array of the
+ * message; "workdir" and "capture" are its short names. Rewritten into the message's shape. */
+static int base64_decode_json(const json_t *v, json_t **ret) {
+        static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ char *out = NULL;
+        const char *in;
+        size_t len, n = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+
+        if (!json_is_string(v))
+                return -EINVAL;
+        in = json_string_value(v);
+        len = json_string_length(v);
+        out = malloc(len / 4 * 3 + 4);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                const char *p;
+
+                if (in[i] == '=' || in[i] == '\n' || in[i] == '\r')
+                        continue;
+                /* The URL-safe alphabet too. */
+                p = strchr(table, in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i]);
+                if (!p || !in[i])
+                        return -EINVAL;
+                acc = (acc << 6) | (uint32_t) (p - table);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[n++] = (char) ((acc >> bits) & 0xff);
+                }
+        }
+        if (memchr(out, 0, n))
+                return -EINVAL; /* an argv word cannot hold NUL */
+        *ret = json_stringn(out, n);
+        return *ret ? 0 : -EINVAL; /* not UTF-8 */
+}
+
+static json_t *shell_argv(json_t *line) {
+        return json_pack("[s, s, o]", "/bin/sh", "-c", line);
+}
+
+static int exec_body_compat(json_t *body, char **ret_error) {
+        json_t *command = json_object_get(body, "command"), *argv = NULL, *v;
+        int r;
+
+        if (!json_object_get(body, "working_directory") && !json_object_get(body, "workingDirectory") &&
+            (v = json_object_get(body, "workdir")) && json_object_set(body, "working_directory", v) < 0)
+                return -ENOMEM;
+        (void) json_object_del(body, "workdir");
+        if ((v = json_object_get(body, "capture")) && json_object_set(body, "capture_output", v) < 0)
+                return -ENOMEM;
+        (void) json_object_del(body, "capture");
+
+        if (json_is_string(command))
+                argv = shell_argv(json_incref(command));
+        else if (json_is_object(command) && (v = json_object_get(command, "cmd_b64"))) {
+                json_t *line;
+
+                r = base64_decode_json(v, &line);
+                if (r == -EINVAL) {
+                        *ret_error = strdup("command.cmd_b64: not base64 of a UTF-8 shell line");
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+                argv = shell_argv(line);
+        } else if (json_is_object(command) && (v = json_object_get(command, "parts_b64"))) {
+                size_t i;
+                json_t *part;
+
+                argv = json_array();
+                if (!argv || !json_is_array(v)) {
+                        json_decref(argv);
+                        *ret_error = strdup("command.parts_b64: expected an array of base64 strings");
+                        return -EINVAL;
+                }
+                json_array_foreach(v, i, part) {
+                        json_t *word;
+
+                        r = base64_decode_json(part, &word);
+                        if (r < 0 || json_array_append_new(argv, word) < 0) {
+                                json_decref(argv);
+                                if (asprintf(ret_error, "command.parts_b64[%zu]: not base64 of a UTF-8 word", i) < 0)
+                                        *ret_error = NULL;
+                                return -EINVAL;
+                        }
+                }
+        } else
+                return 0;
+
+        if (!argv)
+                return -ENOMEM;
+        return json_object_set_new(body, "command", argv) < 0 ? -ENOMEM : 0;
+}
 
 #define ROUTE_PARAMS_MAX 4
 
@@ -716,6 +819,19 @@ static int request_build_json(HttpRequest *req, json_t **ret) {
         /* Not an object: the converter says so ("expected an object, got array"). */
         if (req->route && json_is_object(j)) {
                 const Route *route = req->route;
+
+                if (route->compat) {
+                        _cleanup_free_ char *message = NULL;
+
+                        r = route->compat(j, &message);
+                        if (r == -EINVAL) {
+                                request_set_error(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                                  message ?: "invalid request");
+                                return r;
+                        }
+                        if (r < 0)
+                                return r;
+                }
 
                 if (route->defaults) {
                         json_auto_t *defaults = json_loads(route->defaults, 0, NULL);

@@ -22,11 +22,14 @@ static const ApiHandlerEntry handlers[] = {
         { "GetContainerByName", api_get_container_by_name },
         { "ListContainers", api_list_containers },
         { "WaitContainer", api_wait_container },
+        { "ExecContainer", api_exec_container },
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
         /* streams/events */
         { "StreamEvents", api_stream_events },
+        /* DNS */
+        { "ListDnsEntries", api_list_dns_entries },
 };
 
 const ApiService *api_quilt_service(void) {

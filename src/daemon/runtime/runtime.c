@@ -22,6 +22,7 @@
 #include "proc-util.h"
 #include "quilt-build.h"
 #include "signal-util.h"
+#include "runtime-exec.h"
 #include "runtime-internal.h"
 #include "store.h"
 #include "time-util.h"
@@ -65,7 +66,7 @@ static void waiters_notify(Waiter **list, int error, const char *message) {
         }
 }
 
-static Container *runtime_find(Runtime *r, const char *id) {
+Container *runtime_find(Runtime *r, const char *id) {
         for (Container *c = r->containers; c; c = c->next)
                 if (streq(c->id, id))
                         return c;
@@ -831,6 +832,7 @@ int runtime_new(Manager *m, Runtime **ret) {
 Runtime *runtime_free(Runtime *r) {
         if (!r)
                 return NULL;
+        runtime_exec_done(r);
         while (r->containers)
                 container_free(r->containers);
         sd_event_unref(r->event);
