@@ -14,7 +14,9 @@
 
 typedef struct QuiltClient QuiltClient;
 
-/* host: "unix:/path" or "tcp:HOST:PORT" (plain "HOST:PORT" is accepted too); NULL means
+/* Calls (unary or streams) may be made from several threads at once on one client.
+ *
+ * host: "unix:/path" or "tcp:HOST:PORT" (plain "HOST:PORT" is accepted too); NULL means
  * $QUILT_HOST, else QUILT_DEFAULT_HOST. token: sent as "authorization: Bearer <token>";
  * NULL means $QUILT_TOKEN (may be unset). -EINVAL for a malformed host. */
 int quilt_client_new(const char *host, const char *token, QuiltClient **ret);
