@@ -66,6 +66,8 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.events = []
+        self.events_error = None  # (code, details) after the events
 
     def record(self, method, request):
         self.calls.append((method, request))
@@ -112,13 +114,31 @@ class Service:
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
 
 
+    def stream(self, method, request, context):
+        self.record(method, request)
+        if method != "StreamEvents":
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
+        yield from self.events
+        if self.events_error:
+            context.abort(*self.events_error)
+
+
 def serve(pb, svc, sock):
     methods = pb.DESCRIPTOR.services_by_name["QuiltService"].methods
     handlers = {}
     for m in methods:
-        if m.server_streaming:
-            continue
         req_cls = symbol_database.Default().GetSymbol(m.input_type.full_name)
+        if m.server_streaming:
+            if m.client_streaming:
+                continue
+
+            def make_stream(name):
+                return lambda request, context: svc.stream(name, request, context)
+
+            handlers[m.name] = grpc.unary_stream_rpc_method_handler(
+                make_stream(m.name), request_deserializer=req_cls.FromString,
+                response_serializer=lambda r: r.SerializeToString())
+            continue
 
         def make(name):
             return lambda request, context: svc.handler(name, request, context)
@@ -161,6 +181,8 @@ def main():
             svc.wait_reply = None
             svc.logs = []
             svc.kill_releases_wait = False
+            svc.events = []
+            svc.events_error = None
 
         # --- create ---------------------------------------------------------------
         os.mkdir(os.path.join(tmp, "rootfs"))
@@ -299,6 +321,46 @@ def main():
         j = json.loads(r.stdout) if r.returncode == 0 else {}
         tap(j.get("name") == "hungry" and j.get("oom_killed") is True and j.get("command") == ["tail", "/dev/zero"],
             "inspect prints the ContainerInfo as JSON", r)
+
+        # --- events ------------------------------------------------------------------
+        reset()
+        t = 1_750_000_000_123_456
+        svc.events = [
+            pb.ContainerEvent(event_type="died", container_id=ID, container_name="web", cursor=7, time_usec=t,
+                              timestamp=t // 1000, attributes={"exit_code": "3", "error": "it broke"}),
+            pb.ContainerEvent(event_type="removed", container_id=ID, container_name="web", cursor=8, time_usec=t),
+        ]
+        r = cli("events", "--since", "5", "-f", "type=died", "--filter", "container=web", "-t", "removed", "-c", "db",
+                "--until-now")
+        req = svc.requests("StreamEvents")[-1]
+        tap_is((req.WhichOneof("since_present"), req.since, list(req.event_types), list(req.container_ids),
+                req.until_now), ("since", 5, ["died", "removed"], ["web", "db"], True),
+               "events sends since, the filters and until_now")
+        lines = r.stdout.splitlines()
+        tap(r.returncode == 0 and len(lines) == 2 and lines[0].startswith("7 20")
+            and lines[0].endswith(f" died web {ID} error=\"it broke\" exit_code=3")
+            and lines[1].startswith("8 ") and lines[1].endswith(f" removed web {ID}"),
+            "events prints one line per event: cursor, time, type, name, id, attributes", r)
+
+        r = cli("events", "--no-follow")
+        req = svc.requests("StreamEvents")[-1]
+        tap_is((req.WhichOneof("since_present"), req.until_now, r.returncode), (None, True, 0),
+               "events without --since asks for new events only; --no-follow is --until-now")
+
+        r = cli("events", "--json")
+        j = [json.loads(x) for x in r.stdout.splitlines()] if r.returncode == 0 else []
+        tap(len(j) == 2 and j[0]["cursor"] in (7, "7") and j[0]["attributes"]["exit_code"] == "3",
+            "events --json prints one JSON object per line", r)
+
+        svc.events_error = (grpc.StatusCode.OUT_OF_RANGE, "too far behind")
+        r = cli("events", "--since", "1")
+        tap_is((r.returncode, len(r.stdout.splitlines()), r.stderr), (1, 2, "quilt: events: too far behind (OUT_OF_RANGE)\n"),
+               "events prints what came, then the stream's error, and exits 1")
+
+        n_calls = len(svc.requests("StreamEvents"))
+        bad = [cli("events", "-f", "colour=red"), cli("events", "--since", "soon"), cli("events", "-f", "type=")]
+        tap_is([x.returncode for x in bad], [2, 2, 2], "events refuses bad filters and cursors as usage errors")
+        tap_is(len(svc.requests("StreamEvents")), n_calls, "... without calling quiltd")
 
         server.stop(None)
     finally:
