@@ -43,7 +43,9 @@
  *
  * A suspended connection is not polled by MHD, so a client that goes away would not be
  * noticed; while a call is in flight we watch the connection's socket for EPOLLRDHUP
- * ourselves and cancel the call (on_cancel) when the peer hangs up. */
+ * ourselves and cancel the call (on_cancel) when the peer hangs up. EPOLLRDHUP is also
+ * what a client that only shut down its sending side looks like; HTTP/1.1 clients do not
+ * do that while they wait for a response, so it is taken as the client going away. */
 
 #define BODY_MAX               (16U * 1024U * 1024U)
 #define CONNECTION_TIMEOUT_SEC 60U
