@@ -610,6 +610,31 @@ static void test_tcp_bounded(void) {
                 (void) sd_event_run(event, 5 * USEC_PER_MSEC);
 }
 
+static void test_tcp_idle(void) {
+        int fd = client_connect(SOCK_STREAM), busy = client_connect(SOCK_STREAM);
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        ldns_pkt *p;
+        uint8_t b;
+
+        dns_server_set_tcp_idle_timeout(server, 300 * USEC_PER_MSEC);
+        /* busy asks a question every 100 ms; fd says nothing. */
+        while (now_usec(CLOCK_MONOTONIC) - t0 < 800 * USEC_PER_MSEC) {
+                tcp_send_query(busy, "web", LDNS_RR_TYPE_A, 1);
+                p = tcp_read_answer(busy);
+                if (p)
+                        ldns_pkt_free(p);
+                run_until_readable(fd, 100 * USEC_PER_MSEC);
+        }
+        ok(recv(fd, &b, 1, MSG_DONTWAIT) == 0, "TCP: an idle connection is closed after the idle timeout");
+        tcp_send_query(busy, "web", LDNS_RR_TYPE_A, 2);
+        p = tcp_read_answer(busy);
+        ok(has_a(p, "10.42.0.2"), "TCP: a connection in use stays open");
+        ldns_pkt_free(p);
+        close(fd);
+        close(busy);
+        dns_server_set_tcp_idle_timeout(server, 0);
+}
+
 static void test_table(void) {
         struct in_addr a;
         const DnsServerEntry *e;
@@ -713,6 +738,7 @@ int main(void) {
         test_forward();
         test_garbage();
         test_tcp_bounded();
+        test_tcp_idle();
         test_table();
         test_upstream_parsing();
 
