@@ -330,6 +330,7 @@ def main():
                "icc ping runs ping -c 3 -W 5 <address of b> in a, as an argv")
         tap_is([x.container_id for x in svc.requests("GetContainerStatus")], ["a", "b"],
                "icc ping checks FROM and looks TARGET's address up")
+        tap_is(req.timeout_seconds, 3 + 5 + 10, "icc ping bounds ping: count + timeout + 10 s")
 
         reset()
         cli("icc", "ping", "--count", "1", "-W", "2", "a", "10.42.0.9")
@@ -365,6 +366,11 @@ def main():
         svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=127, stderr="sh: ping: not found\n")
         r = cli("icc", "ping", "a", "b")
         tap(r.returncode == 1 and "no usable ping" in r.stderr, "icc ping in an image without ping says so", r)
+
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=137, exit_signal=9, timed_out=True)
+        r = cli("icc", "ping", "a", "b")
+        tap(r.returncode == 1 and "ping in a did not finish within 18s" in r.stderr, "icc ping says when ping hung", r)
 
         reset()
         svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=3, stdout="out\n")

@@ -142,10 +142,11 @@ static int icc_ping(Cli *cli, int argc, char *argv[]) {
         req.command = command;
         req.n_command = 6;
         req.capture_output = true;
-
-        /* One echo request a second, plus the wait for the last answer, plus slack. */
+        /* One echo request a second, plus the wait for the last answer, plus slack: quiltd
+         * kills a ping that hangs beyond that (a stuck resolver, a broken image). */
+        req.timeout_seconds = (uint32_t) count + (uint32_t) timeout + 10;
         if (!cli->timeout_set)
-                cli->timeout_usec = ((uint64_t) count + (uint64_t) timeout + 30) * USEC_PER_SEC;
+                cli->timeout_usec = ((uint64_t) req.timeout_seconds + 30) * USEC_PER_SEC;
 
         r = cli_call(cli, "ExecContainer", &req.base, CLI_CALL_ALLOW_UNSUCCESSFUL, &m);
         if (r != 0)
@@ -162,15 +163,20 @@ static int icc_ping(Cli *cli, int argc, char *argv[]) {
                 fputs(strempty(reply->stderr), stderr);
         }
 
-        if (!reply->success && reply->exit_code == 0)
+        if (reply->timed_out)
+                return cli_fail(cli, "ping in %s did not finish within %" PRIu32 "s", from, req.timeout_seconds);
+        if (!reply->success && reply->exit_code == 0 && reply->exit_signal == 0)
                 return cli_fail(cli, "cannot run ping in %s: %s", from,
                                 isempty(reply->error_message) ? "the command did not run" : reply->error_message);
-        if (reply->exit_code == 0)
+        if (reply->success || (reply->exit_code == 0 && reply->exit_signal == 0))
                 return CLI_EXIT_SUCCESS;
 
-        status = container_exit_status(QUILT__CONTAINER_STATUS__EXITED, reply->exit_code, 0);
+        status = container_exit_status(QUILT__CONTAINER_STATUS__EXITED, reply->exit_code, reply->exit_signal);
         if (status == 126 || status == 127)
                 return cli_fail(cli, "cannot run ping in %s: the image has no usable ping command", from);
+        if (status == 125)
+                return cli_fail(cli, "cannot run ping in %s: %s", from,
+                                isempty(reply->error_message) ? "the command could not be set up" : reply->error_message);
         cli_fail(cli, "%s (%s) did not answer from %s", target, ip, from);
         return status > 0 && status < 256 ? status : CLI_EXIT_FAILURE;
 }
