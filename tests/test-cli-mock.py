@@ -399,7 +399,7 @@ def main():
             "network topology --format json")
         r = cli("network", "topology", "--format", "dot")
         tap(r.returncode == 0 and r.stdout.startswith("graph quilt {") and f'"quilt0" -- "{ida}";' in r.stdout
-            and f'"{idb}" [label="b\n10.42.0.3"];' in r.stdout and r.stdout.rstrip().endswith("}"),
+            and f'"{idb}" [label="b\\n10.42.0.3"];' in r.stdout and r.stdout.rstrip().endswith("}"),
             "network topology --format dot: a Graphviz graph", r.stdout)
         r = cli("network", "topology", "--format", "svg")
         tap(r.returncode == 2 and "invalid --format 'svg'" in r.stderr, "network topology: an unknown format is refused", r)

@@ -183,14 +183,18 @@ static const char *container_name_of(const Quilt__ListContainersResponse *list, 
         return NULL;
 }
 
-/* A Graphviz string: quotes and backslashes escaped. */
-static void dot_string(FILE *f, const char *s) {
-        fputc('"', f);
+/* Text inside a Graphviz string: quotes and backslashes escaped. */
+static void dot_escaped(FILE *f, const char *s) {
         for (; *s; s++) {
                 if (*s == '"' || *s == '\\')
                         fputc('\\', f);
                 fputc(*s, f);
         }
+}
+
+static void dot_string(FILE *f, const char *s) {
+        fputc('"', f);
+        dot_escaped(f, s);
         fputc('"', f);
 }
 
@@ -242,15 +246,14 @@ static void topology_print_dot(const TopologyNode *nodes, size_t n) {
                 puts(" [shape=ellipse];");
         }
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *label = NULL;
-
-                if (asprintf(&label, "%s\n%s", nodes[i].name ?: nodes[i].id, nodes[i].ip) < 0)
-                        label = NULL;
+                /* Two lines: the name (or the id) and the address, split by DOT's \n. */
                 fputs("        ", stdout);
                 dot_string(stdout, nodes[i].id);
-                fputs(" [label=", stdout);
-                dot_string(stdout, label ?: nodes[i].id);
-                fputs("];\n        ", stdout);
+                fputs(" [label=\"", stdout);
+                dot_escaped(stdout, nodes[i].name ?: nodes[i].id);
+                fputs("\\n", stdout);
+                dot_escaped(stdout, nodes[i].ip);
+                fputs("\"];\n        ", stdout);
                 dot_string(stdout, nodes[i].bridge);
                 fputs(" -- ", stdout);
                 dot_string(stdout, nodes[i].id);
