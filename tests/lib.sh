@@ -29,7 +29,8 @@ tap_check() { local name=$1; shift; if "$@"; then tap_ok "$name"; else tap_fail 
 tap_is() {
         if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1"; echo "#   got '$2', expected '$3'"; fi
 }
-tap_skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+# meson (1.0) reads a TAP plan "1..0 # SKIP" as a skip; exit 77 would count as an error.
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
