@@ -16,6 +16,7 @@ typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
 typedef struct ImageStore ImageStore;
+typedef struct Network Network;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
 
@@ -25,6 +26,7 @@ typedef struct Manager {
         Store *store;
         ImageStore *images;
         CgroupBackend *cgroups;
+        Network *network;
         Runtime *runtime;
         ApiGrpc *grpc;
         ApiHttp *http;

@@ -502,7 +502,7 @@ static int parse_bridge(ParseState *st, const char *key, const char *value, void
                 value = DEFAULT_BRIDGE;
         if (!ifname_is_valid(value))
                 return parse_error(st, key,
-                                   "invalid interface name '%s' (1-15 characters, no '/', ':' or whitespace)",
+                                   "invalid interface name '%s' (1-15 letters, digits, '_', '.' or '-')",
                                    value);
         return replace_string(data, value);
 }

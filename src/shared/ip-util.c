@@ -117,7 +117,7 @@ bool ifname_is_valid(const char *name) {
         if (n == 0 || n >= IFNAMSIZ || streq(name, ".") || streq(name, ".."))
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (name[i] == '/' || name[i] == ':' || (unsigned char) name[i] <= ' ' || name[i] == 0x7f)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", name[i]))
                         return false;
         return true;
 }

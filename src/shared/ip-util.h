@@ -49,7 +49,7 @@ uint32_t ipv4_subnet_pool_last(const Ipv4Subnet *subnet);
 /* Whether address is one a container may have (inside the pool). */
 bool ipv4_subnet_pool_contains(const Ipv4Subnet *subnet, uint32_t address);
 
-/* Network interface names: 1-15 bytes (IFNAMSIZ - 1), not "." or "..", without '/', ':'
- * or whitespace (what the kernel's dev_valid_name() accepts, minus ':' which would
- * look like an alias). */
+/* Network interface names Quilt accepts for its bridge: 1-15 bytes (IFNAMSIZ - 1) of
+ * letters, digits, '_', '.' and '-', not "." or "..". Stricter than the kernel, so that a
+ * name never needs quoting in an nft rule or a shell. */
 bool ifname_is_valid(const char *name);
