@@ -29,6 +29,12 @@
  *   ContainerAPIAccess=no                  (yes: containers may connect to quiltd's TCP
  *                                           listeners on the gateway address, for nested
  *                                           use; no: Quilt's firewall drops that)
+ *   DNSPort=53                             (the DNS server's port on the bridge address)
+ *   DNSUpstream=                           (where names that are not containers' go:
+ *                                           "IP" or "IP:PORT", "[IPv6]:PORT", several
+ *                                           separated by spaces; repeating the key adds,
+ *                                           an empty value resets; none = the host's
+ *                                           /etc/resolv.conf, followed when it changes)
  *
  * A TCP listener without a token is a configuration error: the TCP ports are reachable by
  * every local user, so they are never served unauthenticated. */
@@ -40,6 +46,7 @@
 #include "macro.h"
 
 #define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
+#define DEFAULT_DNS_PORT  53
 
 typedef enum QuiltBackend {
         QUILT_BACKEND_AUTO,
@@ -66,6 +73,8 @@ typedef struct QuiltConfig {
         char *bridge;
         Ipv4Subnet subnet;
         bool container_api_access;
+        uint16_t dns_port;
+        char **dns_upstreams; /* NULL: the host's /etc/resolv.conf */
 } QuiltConfig;
 
 /* Defaults only. */

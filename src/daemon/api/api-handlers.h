@@ -22,3 +22,5 @@ int api_wait_container(Manager *m, ApiCall *call);
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);
 int api_remove_image(Manager *m, ApiCall *call);
+/* handler-dns.c */
+int api_list_dns_entries(Manager *m, ApiCall *call);

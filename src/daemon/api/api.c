@@ -30,6 +30,8 @@ static const struct {
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
+        /* DNS */
+        { "ListDnsEntries", api_list_dns_entries },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */
