@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <nftables/libnftables.h>
 
 #include "config.h"
+#include "dns-server.h"
 #include "log.h"
 #include "manager.h"
 #include "net-link.h"
@@ -59,6 +61,7 @@ struct Network {
 
         bool reconciling;
         bool saw_stale; /* a veth of a container that stopped while quiltd was away */
+        bool dns_listening;
 };
 
 typedef enum JobKind {
@@ -435,6 +438,41 @@ static Job *job_free(Job *j) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Job *, job_free);
 
+/* The DNS server answers on the gateway address from the first container on. Its sockets
+ * use IP_FREEBIND, so this works before the bridge has the address. */
+static void dns_listen(Network *n) {
+        struct in_addr gateway = { .s_addr = htonl(network_gateway(n)) };
+        int r;
+
+        if (n->dns_listening || !n->manager->dns)
+                return;
+        r = dns_server_listen(n->manager->dns, &gateway, n->manager->config->dns_port);
+        if (r < 0) {
+                char buf[INET_ADDRSTRLEN];
+
+                log_warning_errno(r, "Containers cannot resolve names: the DNS server cannot listen on %s:%u: %m",
+                                  ipv4_to_string(network_gateway(n), buf), n->manager->config->dns_port);
+                return;
+        }
+        n->dns_listening = true;
+}
+
+static void dns_add(Network *n, const NetEntry *e) {
+        struct in_addr a = { .s_addr = htonl(e->address) };
+        int r;
+
+        if (!n->manager->dns)
+                return;
+        r = dns_server_add_container(n->manager->dns, e->id, e->name, &a);
+        if (r < 0)
+                log_warning_errno(r, "Failed to add container %s to the DNS server: %m", e->name);
+}
+
+static void dns_remove(Network *n, const char *id) {
+        if (n->manager->dns)
+                (void) dns_server_remove_container(n->manager->dns, id);
+}
+
 static void setup_done(Network *n, Job *j) {
         NetEntry *e = entry_find(n, j->id);
 
@@ -443,6 +481,8 @@ static void setup_done(Network *n, Job *j) {
                 int k;
 
                 e->ready = true;
+                /* Before the command starts (the callback lets it), so that it resolves. */
+                dns_add(n, e);
                 k = store_network_set_setup_completed(n->manager->store, j->id, true);
                 if (k < 0)
                         log_warning_errno(k, "Failed to record the network of container %s: %m", e->name);
@@ -476,6 +516,10 @@ static void job_done(NetJob *base) {
                                     strempty(j->message));
                 break;
         case JOB_PRUNE:
+                if (n->dns_listening && n->n_entries == 0) {
+                        dns_server_stop_listening(n->manager->dns);
+                        n->dns_listening = false;
+                }
                 if (j->prune_callback)
                         j->prune_callback(j->error, j->message, j->removed, j->userdata);
                 break;
@@ -643,6 +687,7 @@ int network_setup_container(Network *n, const char *id, const char *name, pid_t 
         if (!e)
                 return -ENOMEM;
         j->seq = e->seq;
+        dns_listen(n);
 
         r = job_submit(n, TAKE_PTR(j));
         if (r < 0) {
@@ -679,6 +724,7 @@ void network_teardown_container(Network *n, const char *id) {
 
         if (e)
                 entry_remove(n, e);
+        dns_remove(n, id);
         r = store_network_set_setup_completed(n->manager->store, id, false);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to record the end of the network of container %s: %m", id);
@@ -707,6 +753,7 @@ void network_adopt_container(Network *n, const char *id, const char *name) {
                 return;
         }
         e->ready = true;
+        dns_add(n, e);
 }
 
 void network_end_reconcile(Network *n) {
@@ -717,6 +764,7 @@ void network_end_reconcile(Network *n) {
                 log_info("Restoring the container network for %u running container%s.", n->n_entries,
                          n->n_entries == 1 ? "" : "s");
                 r = submit_simple(n, JOB_ENSURE);
+                dns_listen(n);
         } else if (n->saw_stale)
                 r = submit_simple(n, JOB_FLUSH);
         if (r < 0)
