@@ -30,6 +30,9 @@ static const struct {
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
+        { "ListNetworkAllocations", api_list_network_allocations },
+        { "GetContainerNetwork", api_get_container_network },
+        { "ComprehensiveNetworkCleanup", api_comprehensive_network_cleanup },
         /* DNS */
         { "ListDnsEntries", api_list_dns_entries },
 };
