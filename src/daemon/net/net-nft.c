@@ -82,12 +82,20 @@ void net_nft_closep(struct nft_ctx **ctx) {
                 nft_ctx_free(*ctx);
 }
 
+/* The buffers grow until read; reading resets them. */
+static void discard_buffers(struct nft_ctx *ctx) {
+        (void) nft_ctx_get_output_buffer(ctx);
+        (void) nft_ctx_get_error_buffer(ctx);
+}
+
 static int run(struct nft_ctx *ctx, const char *script, const char *what, char **ret_error) {
         const char *err;
         _cleanup_free_ char *msg = NULL;
 
-        if (nft_run_cmd_from_buffer(ctx, script) == 0)
+        if (nft_run_cmd_from_buffer(ctx, script) == 0) {
+                discard_buffers(ctx);
                 return 0;
+        }
 
         /* The first line of nft's message says what went wrong; the rest repeats the input. */
         err = nft_ctx_get_error_buffer(ctx);
@@ -96,6 +104,7 @@ static int run(struct nft_ctx *ctx, const char *script, const char *what, char *
         if (ret_error && !*ret_error &&
             asprintf(ret_error, "%s: %s", what, !isempty(msg) ? msg : "nftables refused the rules") < 0)
                 *ret_error = NULL;
+        (void) nft_ctx_get_output_buffer(ctx);
         return -EIO;
 }
 
@@ -110,9 +119,13 @@ int net_nft_apply(struct nft_ctx *ctx, const NetFirewall *fw, char **ret_error) 
 }
 
 int net_nft_table_exists(struct nft_ctx *ctx) {
+        int r;
+
         /* "list table" fails for a table that does not exist; nothing else can make it fail
          * once the context is up, short of missing nf_tables support, which apply reports. */
-        return nft_run_cmd_from_buffer(ctx, "list table " TABLE "\n") == 0;
+        r = nft_run_cmd_from_buffer(ctx, "list table " TABLE "\n");
+        discard_buffers(ctx);
+        return r == 0;
 }
 
 int net_nft_flush(struct nft_ctx *ctx, char **ret_error) {
