@@ -7,7 +7,7 @@
 __quilt_global_opts='-H --host -s --server-addr --token --json --timeout -h --help --version'
 __quilt_global_args='-H --host -s --server-addr --token --timeout'
 __quilt_verbs='create run start stop kill wait rm remove status inspect ps list logs exec shell cp
-        volume network icc image monitor cleanup health info metrics events help'
+        volume network icc image monitor cleanup health info metrics events system help'
 
 # Per command: "options|options that take an argument|what the positional arguments are".
 # Positional kinds: containers (any number), container (one), container-then-command,
@@ -52,6 +52,7 @@ declare -A __quilt_spec=(
         ['cleanup task']='--json -h --help||none'
         ['cleanup force']='-n --by-name --json -h --help||container'
         ['cleanup network']='--json -h --help||none'
+        ['system prune']='--network --json -h --help||none'
 )
 declare -A __quilt_groups=(
         [volume]='create ls list inspect rm remove prune'
@@ -60,6 +61,7 @@ declare -A __quilt_groups=(
         [image]='ls list import rm remove'
         [monitor]='ls list status processes'
         [cleanup]='status tasks task force network'
+        [system]='prune'
 )
 declare -A __quilt_aliases=(
         [remove]=rm [list]=ps

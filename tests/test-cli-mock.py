@@ -122,6 +122,20 @@ class Service:
             return self.exec_reply
         if method == "ListNetworkAllocations":
             return pb.ListNetworkAllocationsResponse(allocations=self.allocations)
+        if method == "ComprehensiveNetworkCleanup":
+            return pb.ComprehensiveNetworkCleanupResponse(
+                success=True, cleaned_resources=["bridge quilt0", "nftables table ip quilt"])
+        if method == "GetContainerNetwork":
+            # A scripted container answers with its own address (none: no network config);
+            # any other name gets a fixed, fully filled network (for network inspect).
+            match = [c for c in self.containers if request.container_id in (c.container_id, c.name)]
+            if match:
+                ip = match[0].ip_address
+                return pb.GetContainerNetworkResponse(success=True, network_config=pb.ContainerNetworkConfig(
+                    ip_address=ip, bridge_interface="quilt0" if ip else "", setup_completed=bool(ip)))
+            return pb.GetContainerNetworkResponse(success=True, network_config=pb.ContainerNetworkConfig(
+                ip_address="10.42.0.7", bridge_interface="quilt0", veth_host="vq0123456789ab", veth_container="eth0",
+                setup_completed=True, status="active"))
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
 
     def stream(self, method, request, context):
@@ -205,6 +219,7 @@ def main():
         tap_is((req.pids_limit, req.auto_remove, dict(req.labels), req.user),
                (64, True, {"task": "42", "tier": ""}, "nobody:nogroup"), "create sends pids_limit, auto_remove, labels, user")
         tap_is(list(req.host_namespaces), ["pid", "network"], "create sends host_namespaces")
+        tap_is(req.network, "host", "create --network host sends network host")
         tap_is((req.memory_limit_mb, req.cpu_limit_percent, req.name, req.working_directory, dict(req.environment)),
                (1024, 25.0, "web", "/srv", {"A": "1"}), "create sends limits, name, workdir, env")
         tap_is(req.image_path, os.path.realpath(os.path.join(tmp, "rootfs")), "create makes a relative image path absolute")
@@ -212,6 +227,11 @@ def main():
 
         r = cli("create", "--json", "--async-mode")
         tap(r.returncode == 0 and json.loads(r.stdout)["container_id"] == ID, "create --json prints the reply", r)
+        tap_is(svc.requests("CreateContainer")[-1].network, "quilt", "create sends network quilt by default")
+        cli("create", "--no-network", "--", "true")
+        tap_is(svc.requests("CreateContainer")[-1].network, "none", "create --no-network sends network none")
+        cli("create", "--network", "none", "--", "true")
+        tap_is(svc.requests("CreateContainer")[-1].network, "none", "create --network none sends network none")
 
         # --- run ------------------------------------------------------------------
         reset()
@@ -292,7 +312,7 @@ def main():
         now = int(time.time())
         svc.containers = [
             pb.ContainerInfo(container_id=ID, name="web", status=pb.RUNNING, image="minimal",
-                             command=["sh", "-c", "echo 'a b'"], created_at=now - 120),
+                             command=["sh", "-c", "echo 'a b'"], created_at=now - 120, ip_address="10.42.0.7"),
             pb.ContainerInfo(container_id="f" * 32, name="hungry", status=pb.EXITED, exit_signal=9, oom_killed=True,
                              image="minimal", command=["tail", "/dev/zero"], created_at=now - 7200),
             pb.ContainerInfo(container_id="e" * 32, name="bad", status=pb.FAILED, error_message="no such file",
@@ -301,8 +321,10 @@ def main():
         reset()
         r = cli("ps")
         lines = r.stdout.splitlines()
-        tap(r.returncode == 0 and lines[0].split() == ["ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED"],
+        tap(r.returncode == 0 and lines[0].split() == ["ID", "NAME", "IMAGE", "COMMAND", "STATUS", "IP", "CREATED"],
             "ps prints the columns", r.stdout)
+        tap(" 10.42.0.7 " in lines[1] and lines[2].split()[-4] == "-", "ps shows the address, '-' without one",
+            r.stdout)
         tap("0123456789ab  web" in lines[1] and "sh -c 'echo '\\''a b'\\'''" in lines[1] and "running" in lines[1]
             and "2 minutes ago" in lines[1], "ps row: short id, quoted command, state, age", lines[1])
         tap("exited (signal 9, oom)" in lines[2], "ps shows a signal and the OOM kill", lines[2])
@@ -463,6 +485,20 @@ def main():
             "network topology --format dot: a Graphviz graph", r.stdout)
         r = cli("network", "topology", "--format", "svg")
         tap(r.returncode == 2 and "invalid --format 'svg'" in r.stderr, "network topology: an unknown format is refused", r)
+        # --- network ----------------------------------------------------------------
+        reset()
+        r = cli("system", "prune", "--network")
+        tap(r.returncode == 0 and "ComprehensiveNetworkCleanup" in svc.methods()
+            and r.stdout == "Removed bridge quilt0\nRemoved nftables table ip quilt\n",
+            "system prune --network calls ComprehensiveNetworkCleanup and says what it removed", r)
+        reset()
+        r = cli("system", "prune")
+        tap(r.returncode == 2 and not svc.calls and "--network" in r.stderr,
+            "system prune without --network is a usage error and calls nothing", r)
+        r = cli("network", "inspect", "web")
+        req = svc.requests("GetContainerNetwork")[-1] if svc.requests("GetContainerNetwork") else None
+        tap(r.returncode == 0 and req is not None and req.container_id == "web" and "10.42.0.7" in r.stdout
+            and "vq0123456789ab" in r.stdout, "network inspect sends the container and prints its network", r)
 
         server.stop(None)
     finally:

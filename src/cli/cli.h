@@ -250,6 +250,7 @@ int verb_info(Cli *cli, int argc, char *argv[]);
 /* cli-events.c */
 int verb_events(Cli *cli, int argc, char *argv[]);
 int verb_metrics(Cli *cli, int argc, char *argv[]);
+int verb_system(Cli *cli, int argc, char *argv[]);
 
 /* cli-create.c */
 int verb_create(Cli *cli, int argc, char *argv[]);

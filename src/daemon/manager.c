@@ -11,6 +11,7 @@
 #include "dns-server.h"
 #include "events.h"
 #include "image-store.h"
+#include "network.h"
 #include "runtime.h"
 #include "fs-util.h"
 #include "log.h"
@@ -135,6 +136,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         /* Containers keep running: the runtime only lets go of its monitors. */
         runtime_free(m->runtime);
+        network_free(m->network);
         dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
@@ -208,6 +210,9 @@ static int manager_setup_runtime(Manager *m) {
                 return log_error_errno(r, "Failed to set up the %s cgroup backend: %m",
                                        quilt_backend_to_string(m->host.backend));
 
+        r = network_new(m, &m->network);
+        if (r < 0)
+                return r;
         r = runtime_new(m, &m->runtime);
         if (r < 0)
                 return r;

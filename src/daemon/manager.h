@@ -18,6 +18,7 @@ typedef struct CgroupBackend CgroupBackend;
 typedef struct DnsServer DnsServer;
 typedef struct Events Events;
 typedef struct ImageStore ImageStore;
+typedef struct Network Network;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
 
@@ -28,6 +29,7 @@ typedef struct Manager {
         Events *events;
         ImageStore *images;
         CgroupBackend *cgroups;
+        Network *network;
         Runtime *runtime;
         /* The DNS server for containers; created at start-up with the configured upstreams.
          * The network code makes it listen on the bridge address (DNSPort=) and adds and

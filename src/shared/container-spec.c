@@ -99,6 +99,7 @@ ContainerSpec *container_spec_free(ContainerSpec *spec) {
         strv_free(spec->capabilities);
         free(spec->rlimits);
         free(spec->log_path);
+        strv_free(spec->etc_files);
         return mfree(spec);
 }
 
@@ -213,7 +214,62 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
         if (!root)
                 return log_error_errno(EINVAL, "Failed to build %s: a required field is missing.", path);
 
+        /* The network's fields, kept out of the big format above so that each area's fields
+         * can change on their own. */
+        {
+                json_t *files = json_object();
+
+                if (!files || json_object_set_new(root, "etc_files", files) < 0 ||
+                    json_object_set_new(root, "wait_network", json_boolean(spec->wait_network)) < 0)
+                        return log_oom();
+                for (char **f = spec->etc_files; f && f[0] && f[1]; f += 2) {
+                        if (!container_etc_file_is_valid(f[0]))
+                                return log_error_errno(EINVAL, "Unknown /etc file \"%s\".", f[0]);
+                        if (json_object_set_new(files, f[0], json_string(f[1])) < 0)
+                                return log_oom();
+                }
+        }
+
         return json_save_atomic(root, path);
+}
+
+bool container_etc_file_is_valid(const char *name) {
+        return streq_ptr(name, "hostname") || streq_ptr(name, "hosts") || streq_ptr(name, "resolv.conf");
+}
+
+/* Takes the network's fields out of root (so that the strict unpack of the rest does not
+ * see them) into spec. Both are optional: a config.json without them has no network. */
+static int load_network(const char *path, json_t *root, ContainerSpec *spec) {
+        json_t *wait = json_object_get(root, "wait_network"), *files = json_object_get(root, "etc_files");
+        const char *name;
+        size_t n = 0;
+        json_t *v;
+
+        if (wait) {
+                if (!json_is_boolean(wait))
+                        return log_error_errno(EINVAL, "%s: \"wait_network\" must be a boolean.", path);
+                spec->wait_network = json_is_true(wait);
+        }
+        if (files) {
+                if (!json_is_object(files))
+                        return log_error_errno(EINVAL, "%s: \"etc_files\" must be an object.", path);
+                spec->etc_files = calloc(2 * json_object_size(files) + 1, sizeof(char *));
+                if (!spec->etc_files)
+                        return log_oom();
+                json_object_foreach(files, name, v) {
+                        if (!container_etc_file_is_valid(name))
+                                return log_error_errno(EINVAL, "%s: unknown /etc file \"%s\".", path, name);
+                        if (!json_is_string(v))
+                                return log_error_errno(EINVAL, "%s: \"etc_files\".\"%s\" must be a string.", path,
+                                                       name);
+                        if (!(spec->etc_files[n++] = strdup(name)) ||
+                            !(spec->etc_files[n++] = strdup(json_string_value(v))))
+                                return log_oom();
+                }
+        }
+        (void) json_object_del(root, "wait_network");
+        (void) json_object_del(root, "etc_files");
+        return 0;
 }
 
 static int load_strv(const char *path, const char *key, json_t *a, char ***ret) {
@@ -338,6 +394,8 @@ static int validate_spec(const char *path, const ContainerSpec *spec) {
                 return log_error_errno(EINVAL, "%s: \"user\" is empty.", path);
         if (spec->log_driver == CONTAINER_LOG_FILE && !path_is_absolute(spec->log_path))
                 return log_error_errno(EINVAL, "%s: the file log driver needs an absolute \"log\".\"path\".", path);
+        if (spec->wait_network && !(spec->namespaces & CONTAINER_NS_NET))
+                return log_error_errno(EINVAL, "%s: \"wait_network\" needs the network namespace.", path);
         return 0;
 }
 
@@ -361,6 +419,15 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                         return log_error_errno(errno ?: ENOENT, "Failed to open %s: %m", path);
                 return log_error_errno(EINVAL, "%s:%d: %s", path, err.line, err.text);
         }
+
+        spec = calloc(1, sizeof(ContainerSpec));
+        if (!spec)
+                return log_oom();
+        if (!json_is_object(root))
+                return log_error_errno(EINVAL, "%s: not a JSON object.", path);
+        r = load_network(path, root, spec);
+        if (r < 0)
+                return r;
 
         if (json_unpack_ex(root, &err, JSON_STRICT,
                            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s?o, s:o, s:o,"
@@ -388,10 +455,6 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                            "path", &log_path,
                            "max_bytes", &max_bytes) < 0)
                 return log_error_errno(EINVAL, "%s: %s", path, err.text);
-
-        spec = calloc(1, sizeof(ContainerSpec));
-        if (!spec)
-                return log_oom();
 
         if (dup_string(id, &spec->id) < 0 || dup_string(name, &spec->name) < 0 ||
             dup_string(run_dir, &spec->run_dir) < 0 || dup_string(state_dir, &spec->state_dir) < 0 ||

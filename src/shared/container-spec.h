@@ -25,13 +25,28 @@
  *   fd 3   control pipe, read end. quiltd writes "go\n" once the monitor's pid is in the
  *          container's cgroup (cgroupfs dir written, or the systemd scope's job done).
  *          EOF before "go" means quiltd gave up: the monitor exits 1 and starts nothing.
- *   fd 4   report pipe, write end. The monitor writes exactly one line and closes it:
+ *          With wait_network, quiltd later writes "net-ready\n" (see below); EOF instead
+ *          means the network could not be set up: the monitor kills init and reports
+ *          "failed".
+ *   fd 4   report pipe, write end. The monitor writes one final line and closes it:
  *            "running <init-pid>\n"   the user's command has been exec()ed (or, with an
  *                                     empty argv, init is up and waiting)
  *            "failed <message>\n"     setup failed; nothing runs; exit.json says why too
+ *          With wait_network, "init <init-pid>\n" comes first (see below).
  *          quiltd may have gone away by then: the monitor ignores EPIPE. A config.json
  *          that does not load is reported at once, without waiting for "go".
  *          The monitor exits 0 once exit.json is written (also after "failed").
+ *
+ * The network handshake (wait_network: a private network namespace that quiltd wires to
+ * the bridge). Only quiltd can create the veth pair and give it its address, and only once
+ * the namespace exists; the command must not start before that:
+ *   monitor → quiltd  "init <pid>\n" on fd 4   init exists (in its namespaces, in payload/)
+ *   quiltd            creates the veth pair, moves one end into init's network namespace as
+ *                     eth0 with its address, lo up, default route (net/network.c)
+ *   quiltd → monitor  "net-ready\n" on fd 3, then closes fd 3
+ *   monitor → init    "net" on init's socket (init.h); init sets up the rest of the
+ *                     container meanwhile and waits for it only before exec()ing the command
+ * Without wait_network fd 3 carries only "go" and fd 4 only the final line.
  *
  * The monitor then holds the container's stdout/stderr, writes the log, reaps init (it is
  * a child subreaper), and when init has exited kills what is left in the payload cgroup,
@@ -47,6 +62,9 @@
 
 #define CONTAINER_REPORT_RUNNING "running"
 #define CONTAINER_REPORT_FAILED "failed"
+#define CONTAINER_REPORT_INIT "init"
+#define CONTAINER_CONTROL_GO "go\n"
+#define CONTAINER_CONTROL_NET_READY "net-ready\n"
 
 typedef enum ContainerNamespace {
         CONTAINER_NS_PID = 1 << 0,
@@ -106,7 +124,16 @@ typedef struct ContainerSpec {
         ContainerLogDriver log_driver;
         char *log_path;       /* CONTAINER_LOG_FILE */
         uint64_t log_max_bytes; /* rotated to <log_path>.1 beyond this */
+
+        bool wait_network;    /* the network handshake above (needs CONTAINER_NS_NET) */
+        /* Files init writes into the container's /etc after pivot_root, replacing what the
+         * image has there (a symlink is replaced, not followed): name, content, name,
+         * content, ..., NULL. Names: "hostname", "hosts", "resolv.conf". */
+        char **etc_files;
 } ContainerSpec;
+
+/* Whether name may appear in etc_files. */
+bool container_etc_file_is_valid(const char *name);
 
 ContainerSpec *container_spec_free(ContainerSpec *spec);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ContainerSpec *, container_spec_free);

@@ -130,6 +130,26 @@ static void test_spec_round_trip(void) {
         is_str(l->log_path, s->log_path, "log path");
         is_int(l->log_max_bytes, s->log_max_bytes, "log max bytes");
 
+        ok(!l->wait_network && l->etc_files && !l->etc_files[0], "no network by default");
+
+        /* The network's fields */
+        s->wait_network = true;
+        s->etc_files = calloc(5, sizeof(char *));
+        if (!s->etc_files)
+                abort();
+        s->etc_files[0] = strdup("hosts");
+        s->etc_files[1] = strdup("127.0.0.1\tlocalhost\n10.42.0.2\tbox\n");
+        s->etc_files[2] = strdup("resolv.conf");
+        s->etc_files[3] = strdup("nameserver 10.42.0.1\n");
+        l = container_spec_free(l);
+        is_int(container_spec_save(s, path), 0, "save spec with a network");
+        is_int(container_spec_load(path, &l), 0, "load spec with a network");
+        ok(l && l->wait_network, "wait_network");
+        ok(l && l->etc_files && strv_equal(l->etc_files, s->etc_files), "etc_files round-trip");
+        s->etc_files[2][0] = 'X';
+        is_int(container_spec_save(s, path), -EINVAL, "an /etc file that is not allowed is refused");
+        s->etc_files[2][0] = 'r';
+
         /* Saving over an existing file replaces it. */
         free(s->user);
         s->user = NULL;
@@ -201,6 +221,16 @@ static void test_spec_malformed(void) {
         is_int(load_variant("\"driver\":\"journal\"", "\"driver\":\"file\",\"path\":\"/x.log\",\"max_bytes\":-1"),
                -EINVAL, "negative max_bytes");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"surprise\":1"), -EINVAL, "unknown key");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"passwd\":\"x\"}"), -EINVAL,
+               "an /etc file that is not allowed");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"../hosts\":\"x\"}"), -EINVAL,
+               "an /etc file name with a path");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"hosts\":1}"), -EINVAL,
+               "an /etc file that is not a string");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"wait_network\":true"), -EINVAL,
+               "wait_network without the network namespace");
+        is_int(load_variant("[\"pid\"]", "[\"pid\",\"network\"],\"wait_network\":true,\"etc_files\":{}"), 0,
+               "wait_network with the network namespace");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"seccomp\":true"), -EINVAL, "duplicate key");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"user\":5"), -EINVAL, "user of the wrong type");
         is_int(load_variant("\"seccomp\":false",

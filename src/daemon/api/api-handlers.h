@@ -28,3 +28,8 @@ int api_remove_image(Manager *m, ApiCall *call);
 int api_stream_events(Manager *m, ApiCall *call);
 /* handler-dns.c */
 int api_list_dns_entries(Manager *m, ApiCall *call);
+
+/* handler-network.c: the container network */
+int api_list_network_allocations(Manager *m, ApiCall *call);
+int api_get_container_network(Manager *m, ApiCall *call);
+int api_comprehensive_network_cleanup(Manager *m, ApiCall *call);

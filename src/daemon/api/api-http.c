@@ -99,6 +99,8 @@ static const Route routes[] = {
         { "POST", "/images", "ImportImage" },
         { "DELETE", "/images/:name", "RemoveImage" },
         { "GET", "/network/allocations", "ListNetworkAllocations" },
+        { "GET", "/containers/:container_id/network", "GetContainerNetwork" },
+        { "POST", "/admin/network/cleanup", "ComprehensiveNetworkCleanup" },
         { "GET", "/dns/entries", "ListDnsEntries" },
         /* streams/events: NDJSON */
         { "GET", "/events", "StreamEvents",

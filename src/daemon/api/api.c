@@ -28,6 +28,9 @@ static const ApiHandlerEntry handlers[] = {
         { "RemoveImage", api_remove_image },
         /* streams/events */
         { "StreamEvents", api_stream_events },
+        { "ListNetworkAllocations", api_list_network_allocations },
+        { "GetContainerNetwork", api_get_container_network },
+        { "ComprehensiveNetworkCleanup", api_comprehensive_network_cleanup },
         /* DNS */
         { "ListDnsEntries", api_list_dns_entries },
 };

@@ -16,6 +16,7 @@
 #include "image-store.h"
 #include "manager.h"
 #include "name-util.h"
+#include "network.h"
 #include "runtime.h"
 #include "strv.h"
 #include "time-util.h"
@@ -205,6 +206,43 @@ static int validate_namespaces(ApiCall *call, const Quilt__CreateContainerReques
         return 0;
 }
 
+/* network and host_namespaces say the same thing about the host's namespace; "host" adds
+ * it to host_namespaces, and an empty network follows host_namespaces. */
+static int validate_network(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerRecord *c) {
+        bool host = false;
+        size_t n = 0;
+
+        for (char **i = c->host_namespaces; i && *i; i++, n++)
+                if (container_namespace_from_string(*i) == CONTAINER_NS_NET)
+                        host = true;
+
+        if (isempty(req->network)) {
+                c->network = host ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_QUILT;
+                return 0;
+        }
+        c->network = container_network_from_string(req->network);
+        if (c->network < 0)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "unknown network '%s' (expected quilt, none or host)", req->network);
+        if (host && c->network != CONTAINER_NETWORK_HOST)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "network '%s' conflicts with sharing the host's network namespace "
+                                     "(host_namespaces has \"network\")",
+                                     req->network);
+        if (c->network == CONTAINER_NETWORK_HOST && !host) {
+                char **l = realloc(c->host_namespaces, (n + 2) * sizeof(char *));
+
+                if (!l)
+                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
+                c->host_namespaces = l;
+                l[n] = strdup(container_namespace_to_string(CONTAINER_NS_NET));
+                l[n + 1] = NULL;
+                if (!l[n])
+                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 static int validate_identity(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerRecord *c) {
         int r;
 
@@ -233,7 +271,8 @@ int api_create_container(Manager *m, ApiCall *call) {
         int r;
 
         if (validate_identity(call, req, &c) < 0 || validate_limits(call, req, &c) < 0 ||
-            validate_process(call, req, &c) < 0 || validate_namespaces(call, req, &c) < 0)
+            validate_process(call, req, &c) < 0 || validate_namespaces(call, req, &c) < 0 ||
+            validate_network(call, req, &c) < 0)
                 return 0;
 
         r = image_store_resolve(m->images, req->image_path, &c.image, &c.image_rootfs, &image_error);
@@ -263,6 +302,13 @@ int api_create_container(Manager *m, ApiCall *call) {
                 create_context_free(ctx);
                 return api_call_fail(call, QUILT_STATUS_ALREADY_EXISTS, "a container named '%s' already exists",
                                      c.name);
+        }
+        if (r == -ENOSPC) {
+                _cleanup_free_ char *msg = network_pool_exhausted_message(m->network);
+
+                create_context_free(ctx);
+                return api_call_fail(call, QUILT_STATUS_RESOURCE_EXHAUSTED, "%s",
+                                     msg ?: "the container network's address pool is exhausted");
         }
         if (r < 0) {
                 create_context_free(ctx);

@@ -5,6 +5,7 @@
 #include "cgroup-backend.h"
 #include "handler-container-util.h"
 #include "manager.h"
+#include "network.h"
 #include "proto-map.h"
 #include "runtime.h"
 #include "store.h"
@@ -61,6 +62,7 @@ static char *strdup_or_empty(const char *s) {
 Quilt__ContainerInfo *container_info_from_record(Manager *m, const ContainerRecord *c) {
         _cleanup_proto_ ProtobufCMessage *owned = NULL;
         Quilt__ContainerInfo *info;
+        char address[INET_ADDRSTRLEN];
 
         info = new0(Quilt__ContainerInfo, 1);
         if (!info)
@@ -83,9 +85,12 @@ Quilt__ContainerInfo *container_info_from_record(Manager *m, const ContainerReco
         info->async_mode = c->async_mode;
         info->monitor_pid = c->monitor_pid;
 
+        (void) network_container_address(m->network, c->id, address);
+
         /* protobuf-c wants "" rather than NULL for unset strings in messages it frees. */
         if (!(info->container_id = strdup_or_empty(c->id)) || !(info->name = strdup_or_empty(c->name)) ||
-            !(info->rootfs_path = strdup_or_empty(c->rootfs_path)) || !(info->ip_address = strdup("")) ||
+            !(info->rootfs_path = strdup_or_empty(c->rootfs_path)) || !(info->ip_address = strdup(address)) ||
+            !(info->network = strdup_or_empty(container_network_to_string(c->network))) ||
             !(info->image = strdup_or_empty(c->image)) ||
             !(info->working_directory = strdup_or_empty(c->working_directory)) ||
             !(info->user = strdup_or_empty(c->user)) || !(info->error_message = strdup_or_empty(c->error_message)))

@@ -19,6 +19,7 @@
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "rm-rf.h"
 #include "strv.h"
 #include "runtime-internal.h"
@@ -93,6 +94,11 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
         spec->namespaces = CONTAINER_NS_ALL;
         for (char **i = c->host_namespaces; i && *i; i++)
                 spec->namespaces &= ~(unsigned) container_namespace_from_string(*i);
+        /* network decides, also for rows older than it (where host_namespaces did). */
+        if (c->network == CONTAINER_NETWORK_HOST)
+                spec->namespaces &= ~(unsigned) CONTAINER_NS_NET;
+        else
+                spec->namespaces |= CONTAINER_NS_NET;
 
         spec->no_new_privileges = true;
         spec->seccomp = true;
@@ -122,6 +128,9 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
         if (k < 0)
                 return k;
         k = build_env(c, &spec->env);
+        if (k < 0)
+                return k;
+        k = network_fill_spec(r->manager->network, c, spec);
         if (k < 0)
                 return k;
 

@@ -19,6 +19,7 @@
 #include "events.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "proc-util.h"
 #include "quilt-build.h"
 #include "signal-util.h"
@@ -157,10 +158,14 @@ static void container_on_running(Container *c, pid_t init_pid) {
         int k;
 
         c->state = CONTAINER_RUNNING;
-        c->init_pid = init_pid;
-        c->init_pidfd = pidfd_open_pid(init_pid);
-        if (c->init_pidfd < 0)
-                log_debug_errno(c->init_pidfd, "Container %s: init %d is gone already: %m", c->name, (int) init_pid);
+        if (c->init_pidfd < 0 || c->init_pid != init_pid) {
+                safe_close(c->init_pidfd);
+                c->init_pid = init_pid;
+                c->init_pidfd = pidfd_open_pid(init_pid);
+                if (c->init_pidfd < 0)
+                        log_debug_errno(c->init_pidfd, "Container %s: init %d is gone already: %m", c->name,
+                                        (int) init_pid);
+        }
 
         k = store_container_set_running(r->manager->store, c->id, init_pid, now_usec(CLOCK_REALTIME));
         if (k < 0)
@@ -179,6 +184,54 @@ static void container_on_running(Container *c, pid_t init_pid) {
                 (void) manager_event_emit(r->manager, EVENT_STARTED, c->id, c->name, attributes);
         }
         waiters_notify(&c->start_waiters, 0, NULL);
+}
+
+/* quiltd set up the container's network namespace (or could not): let the command start, or
+ * end the container. */
+static void container_on_network(int error, const char *message, const char *id, void *userdata) {
+        Runtime *r = userdata;
+        Container *c = runtime_find(r, id);
+        ssize_t n;
+
+        if (!c || c->state != CONTAINER_PENDING || c->control_fd < 0)
+                return; /* it ended meanwhile; its teardown removes what was set up */
+
+        if (error < 0) {
+                container_set_failure(c, "could not set up the container's network: %s", message ?: strerror(-error));
+                container_kill_monitor(c);
+                c->control_fd = safe_close(c->control_fd);
+                return;
+        }
+        n = write(c->control_fd, CONTAINER_CONTROL_NET_READY, strlen(CONTAINER_CONTROL_NET_READY));
+        if (n != (ssize_t) strlen(CONTAINER_CONTROL_NET_READY)) {
+                container_set_failure(c, "could not start the container: %s", strerror(n < 0 ? errno : EIO));
+                container_kill_monitor(c);
+        }
+        c->control_fd = safe_close(c->control_fd);
+}
+
+/* "init <pid>": the container's namespaces exist; wire up its network. */
+static void container_on_init(Container *c, pid_t pid) {
+        Runtime *r = c->runtime;
+        int k;
+
+        if (!c->wait_network || c->state != CONTAINER_PENDING || c->init_pid > 0) {
+                container_set_failure(c, "the monitor reported init unexpectedly");
+                container_kill_monitor(c);
+                return;
+        }
+        c->init_pid = pid;
+        c->init_pidfd = pidfd_open_pid(pid);
+        if (c->init_pidfd < 0) {
+                container_set_failure(c, "the container's init exited during set-up");
+                container_kill_monitor(c);
+                return;
+        }
+        k = network_setup_container(r->manager->network, c->id, c->name, pid, c->init_pidfd, container_on_network, r);
+        if (k < 0) {
+                container_set_failure(c, "could not set up the container's network: %s", strerror(-k));
+                container_kill_monitor(c);
+        }
 }
 
 static void container_handle_report(Container *c) {
@@ -202,11 +255,33 @@ static void container_handle_report(Container *c) {
         container_kill_monitor(c);
 }
 
-/* Reads what is there; returns true once the line is complete or the pipe closed. */
+/* Reads what is there and handles "init <pid>" lines as they come. Returns true once the
+ * final line is in c->report (NUL-terminated) or the pipe closed; the caller handles it
+ * after closing the pipe, since handling it may answer waiters. */
 static bool container_read_report(Container *c) {
         for (;;) {
+                const char *rest;
                 ssize_t n;
                 char *nl;
+
+                while ((nl = memchr(c->report, '\n', c->report_len))) {
+                        size_t len = (size_t) (nl - c->report) + 1;
+                        char *end;
+                        long pid;
+
+                        *nl = 0;
+                        rest = startswith(c->report, CONTAINER_REPORT_INIT " ");
+                        if (!rest)
+                                return true;
+                        errno = 0;
+                        pid = strtol(rest, &end, 10);
+                        if (errno != 0 || *end != 0 || pid <= 0)
+                                return true; /* not what it claims to be: handled as the final line */
+                        memmove(c->report, c->report + len, c->report_len - len);
+                        c->report_len -= len;
+                        c->report[c->report_len] = 0;
+                        container_on_init(c, (pid_t) pid);
+                }
 
                 if (c->report_len >= sizeof c->report - 1) {
                         c->report[sizeof c->report - 1] = 0;
@@ -224,11 +299,6 @@ static bool container_read_report(Container *c) {
                         return true;
                 c->report_len += (size_t) n;
                 c->report[c->report_len] = 0;
-                nl = strchr(c->report, '\n');
-                if (nl) {
-                        *nl = 0;
-                        return true;
-                }
         }
 }
 
@@ -378,6 +448,7 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
 
         container_read_exit(r, id, state_before, failure, &state, &e, &error);
         (void) container_cleanup_cgroup(r, id);
+        network_teardown_container(r->manager->network, id);
 
         if (state == CONTAINER_EXITED)
                 log_info("Container %s exited: %s %d%s.", name, e.exit_signal ? "signal" : "status",
@@ -479,12 +550,14 @@ static void container_on_attached(int error, const char *message, void *userdata
                 return;
         }
 
-        n = write(c->control_fd, "go\n", 3);
-        if (n != 3) {
+        n = write(c->control_fd, CONTAINER_CONTROL_GO, strlen(CONTAINER_CONTROL_GO));
+        if (n != (ssize_t) strlen(CONTAINER_CONTROL_GO)) {
                 container_set_failure(c, "could not start the monitor: %s", strerror(n < 0 ? errno : EIO));
                 container_kill_monitor(c);
         }
-        c->control_fd = safe_close(c->control_fd);
+        /* With a network, "net-ready" follows on the same pipe. */
+        if (!c->wait_network || n != (ssize_t) strlen(CONTAINER_CONTROL_GO))
+                c->control_fd = safe_close(c->control_fd);
 }
 
 static int container_launch(Runtime *r, const ContainerRecord *record, bool remove_on_failure,
@@ -502,6 +575,7 @@ static int container_launch(Runtime *r, const ContainerRecord *record, bool remo
         c->state = CONTAINER_PENDING;
         c->remove_on_failure = remove_on_failure;
         c->remove_on_exit = record->ephemeral;
+        c->wait_network = record->network == CONTAINER_NETWORK_QUILT;
 
         k = runtime_spawn_monitor(r, record, &c->monitor_pid, &c->control_fd, &c->report_fd);
         if (k < 0)
@@ -572,12 +646,15 @@ int runtime_create(Runtime *r, const ContainerRecord *record, bool remove_on_fai
         StoredEvent created;
         int k;
 
-        /* The row and its "created" event together, or neither. */
+        /* The row, its address and its "created" event together, or none of them. */
         k = store_begin(store);
         if (k < 0)
                 return k;
         tx = store;
         k = store_container_insert(store, record);
+        if (k < 0)
+                return k;
+        k = network_allocate_container(r->manager->network, record);
         if (k < 0)
                 return k;
         (void) manager_event_append(r->manager, EVENT_CREATED, record->id, record->name, attributes, &created);
@@ -755,6 +832,8 @@ static int runtime_adopt(Runtime *r, const ContainerRecord *record) {
         if (c->state == CONTAINER_RUNNING && record->pid > 0) {
                 c->init_pid = record->pid;
                 c->init_pidfd = pidfd_open_pid(record->pid);
+                if (record->network == CONTAINER_NETWORK_QUILT)
+                        network_adopt_container(r->manager->network, c->id, c->name);
         }
         if (c->state == CONTAINER_PENDING)
                 /* Its quiltd died half-way through creating it: the monitor saw the control
@@ -782,6 +861,8 @@ int runtime_reconcile(Runtime *r) {
         if (k < 0)
                 return log_error_errno(k, "Failed to list containers: %s", store_errmsg(r->manager->store));
 
+        network_begin_reconcile(r->manager->network);
+
         for (size_t i = 0; i < n; i++) {
                 ContainerRecord *c = records + i;
 
@@ -802,6 +883,7 @@ int runtime_reconcile(Runtime *r) {
         }
 
         container_record_array_free(records, n);
+        network_end_reconcile(r->manager->network);
         return 0;
 }
 

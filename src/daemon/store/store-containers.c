@@ -27,6 +27,25 @@ ContainerState container_state_from_string(const char *s) {
         return _CONTAINER_STATE_INVALID;
 }
 
+static const char *const network_names[_CONTAINER_NETWORK_MAX] = {
+        [CONTAINER_NETWORK_QUILT] = "quilt",
+        [CONTAINER_NETWORK_NONE] = "none",
+        [CONTAINER_NETWORK_HOST] = "host",
+};
+
+const char *container_network_to_string(ContainerNetwork n) {
+        if (n < 0 || n >= _CONTAINER_NETWORK_MAX)
+                return NULL;
+        return network_names[n];
+}
+
+ContainerNetwork container_network_from_string(const char *s) {
+        for (ContainerNetwork i = 0; i < _CONTAINER_NETWORK_MAX; i++)
+                if (s && streq(s, network_names[i]))
+                        return i;
+        return _CONTAINER_NETWORK_INVALID;
+}
+
 void container_record_done(ContainerRecord *c) {
         if (!c)
                 return;
@@ -190,23 +209,23 @@ int store_container_insert(Store *s, const ContainerRecord *c) {
                 s,
                 "INSERT INTO containers (id, name, image, image_rootfs, command, environment, labels,\n"
                 "        working_directory, user, namespaces, state, memory_limit_bytes, cpu_quota_percent,\n"
-                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at)\n"
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                "tttttttttttidibbti", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
+                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at, network)\n"
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                "tttttttttttidibbtit", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
                 c->working_directory, c->user, ns, container_state_to_string(c->state),
                 (int64_t) c->memory_limit_bytes, c->cpu_quota_percent, (int64_t) c->pids_limit, c->async_mode,
-                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec);
+                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec, container_network_to_string(c->network));
 }
 
 #define CONTAINER_COLUMNS                                                                          \
         "id, name, image, image_rootfs, command, environment, labels, working_directory, user, "  \
         "namespaces, state, exit_code, exit_signal, oom_killed, error_message, pid, monitor_pid, " \
         "monitor_start_time, memory_limit_bytes, cpu_quota_percent, pids_limit, async_mode, "      \
-        "ephemeral, rootfs_path, created_at, started_at, exited_at"
+        "ephemeral, rootfs_path, created_at, started_at, exited_at, network"
 
 static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
         _cleanup_(container_record_done) ContainerRecord c = {};
-        _cleanup_free_ char *state = NULL;
+        _cleanup_free_ char *state = NULL, *network = NULL;
         int r;
 
         if ((r = store_column_strdup(stmt, 0, &c.id)) < 0 || (r = store_column_strdup(stmt, 1, &c.name)) < 0 ||
@@ -220,11 +239,15 @@ static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
             (r = column_strv(stmt, 9, JSON_SHAPE_ARRAY, &c.host_namespaces)) < 0 ||
             (r = store_column_strdup(stmt, 10, &state)) < 0 ||
             (r = store_column_strdup(stmt, 14, &c.error_message)) < 0 ||
-            (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0)
+            (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0 ||
+            (r = store_column_strdup(stmt, 27, &network)) < 0)
                 return r;
 
         c.state = container_state_from_string(state);
         if (c.state < 0)
+                return -EBADMSG;
+        c.network = container_network_from_string(network);
+        if (c.network < 0)
                 return -EBADMSG;
         c.exit_code = sqlite3_column_int(stmt, 11);
         c.exit_signal = sqlite3_column_int(stmt, 12);

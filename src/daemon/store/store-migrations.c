@@ -74,7 +74,7 @@ static const char *const migrations[] = {
         "ALTER TABLE containers ADD COLUMN monitor_start_time INTEGER;\n"
         "CREATE INDEX containers_image ON containers (image);\n",
 
-        /* streams/events: the event log behind StreamEvents (store-events.c, events.c).
+        /* 3: the event log behind StreamEvents (store-events.c, events.c).
          * cursor is AUTOINCREMENT so that it is never reused, also after pruning; time is µs
          * since the epoch; attributes is a JSON object of strings. Container ids are not
          * foreign keys: events outlive the containers they tell of. */
@@ -87,6 +87,31 @@ static const char *const migrations[] = {
         "        attributes     TEXT NOT NULL DEFAULT '{}'\n"
         "                CHECK (CASE WHEN json_valid(attributes)\n"
         "                       THEN json_type(attributes) = 'object' ELSE 0 END)\n"
+        ");\n",
+
+        /* 4: container networking.
+         * containers.network is how the container is networked: 'quilt' (a veth on the
+         * bridge, an address from the pool), 'none' (its own namespace with loopback only;
+         * what every container before this version had, unless it shared the host's
+         * namespace, which is 'host'). network_allocations is the address management: one
+         * row per container on the bridge, created in the same transaction as the container
+         * (or when an older container first starts with a network), kept while it is
+         * stopped so that it gets the same address again, and removed with it (cascade).
+         * address is the IPv4 address as an integer in host byte order; UNIQUE is what
+         * makes two allocations of one address impossible, whatever the caller does.
+         * setup_completed: the veth and the address are in place (the container runs). */
+        "ALTER TABLE containers ADD COLUMN network TEXT NOT NULL DEFAULT 'none'\n"
+        "        CHECK (network IN ('quilt', 'none', 'host'));\n"
+        "UPDATE containers SET network = 'host'\n"
+        "        WHERE json_valid(namespaces) AND EXISTS\n"
+        "              (SELECT 1 FROM json_each(containers.namespaces) WHERE value = 'network');\n"
+        "CREATE TABLE network_allocations (\n"
+        "        container_id    TEXT PRIMARY KEY NOT NULL\n"
+        "                REFERENCES containers (id) ON DELETE CASCADE,\n"
+        "        address         INTEGER NOT NULL UNIQUE CHECK (address > 0 AND address < 4294967296),\n"
+        "        veth_host       TEXT NOT NULL CHECK (veth_host <> ''),\n"
+        "        setup_completed INTEGER NOT NULL DEFAULT 0 CHECK (setup_completed IN (0, 1)),\n"
+        "        allocated_at    INTEGER NOT NULL\n"
         ");\n",
 };
 

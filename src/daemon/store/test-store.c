@@ -7,6 +7,7 @@
 
 #include "store-events.h"
 #include "store-internal.h"
+#include "store-network.h"
 #include "store.h"
 #include "strv.h"
 #include "tests.h"
@@ -573,6 +574,102 @@ static void test_events(void) {
         ok(store_event_append(s, 1, "", NULL, NULL, NULL, 0, NULL) == -EINVAL, "events: an empty type is refused");
 }
 
+static void make_record(ContainerRecord *c, const char *id, const char *name) {
+        static char *empty[] = { NULL };
+
+        *c = (ContainerRecord) {
+                .id = (char *) id,
+                .name = (char *) name,
+                .image = (char *) "minimal",
+                .command = empty,
+                .state = CONTAINER_PENDING,
+                .network = CONTAINER_NETWORK_QUILT,
+                .created_usec = 1,
+        };
+}
+
+/* Address management: lowest free address first, a full pool refused without leaving the
+ * container row behind, addresses kept and released with the container. */
+static void test_network(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("net.db");
+        const NetworkPool pool = { .first = 0x0a000002, .last = 0x0a000004 }; /* 10.0.0.2-4 */
+        char ids[5][40], names[5][8];
+        ContainerRecord c;
+        uint32_t a = 0;
+
+        is_int(store_open(path, &s), 0, "open a database for the network tests");
+        if (!s)
+                return;
+        is_int(query_int(s->db, "SELECT count(*) FROM pragma_table_info('containers') WHERE name = 'network'"), 1,
+               "containers has a network column");
+
+        for (int i = 0; i < 5; i++) {
+                snprintf(ids[i], sizeof ids[i], "00000000-0000-4000-8000-00000000010%d", i);
+                snprintf(names[i], sizeof names[i], "n%d", i);
+        }
+
+        for (int i = 0; i < 3; i++) {
+                make_record(&c, ids[i], names[i]);
+                is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), 0, "insert with an address");
+                is_int(a, pool.first + (uint32_t) i, "addresses are handed out lowest first");
+        }
+
+        make_record(&c, ids[3], names[3]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), -ENOSPC, "a full pool is -ENOSPC");
+        is_int(query_int(s->db, "SELECT count(*) FROM containers WHERE name = 'n3'"), 0,
+               "a full pool leaves no container row");
+
+        make_record(&c, ids[4], names[0]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), -EEXIST, "a taken name is -EEXIST");
+        is_int(query_int(s->db, "SELECT count(*) FROM network_allocations"), 3,
+               "a taken name allocates nothing");
+
+        is_int(raw_exec(path, "INSERT INTO network_allocations (container_id, address, veth_host, allocated_at)"
+                              " VALUES ('00000000-0000-4000-8000-000000000100', 167772165, 'vqy', 1)"),
+               SQLITE_CONSTRAINT_PRIMARYKEY, "one allocation per container");
+        is_int(raw_exec(path, "UPDATE network_allocations SET address = 167772162"
+                              " WHERE container_id = '00000000-0000-4000-8000-000000000101'"),
+               SQLITE_CONSTRAINT_UNIQUE, "an address is allocated once");
+
+        /* Removing the container in the middle frees its address for the next one. */
+        is_int(store_container_delete(s, ids[1]), 0, "delete a container");
+        is_int(query_int(s->db, "SELECT count(*) FROM network_allocations"), 2, "its allocation went with it");
+        make_record(&c, ids[3], names[3]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), 0, "insert after a removal");
+        is_int(a, pool.first + 1, "the freed address is reused");
+
+        /* ensure: a kept address stays; one outside the pool is replaced */
+        is_int(store_network_ensure(s, ids[0], &pool, "vqx", &a), 0, "ensure an existing address");
+        is_int(a, pool.first, "ensure keeps the address");
+        {
+                const NetworkPool other = { .first = 0x0b000002, .last = 0x0b000003 };
+                NetworkAllocation n = {};
+
+                is_int(store_network_ensure(s, ids[0], &other, "vqx", &a), 0, "ensure in another pool");
+                is_int(a, other.first, "ensure moves the container into the new pool");
+                is_int(store_network_set_setup_completed(s, ids[0], true), 0, "set setup_completed");
+                is_int(store_network_get(s, ids[0], &n), 0, "store_network_get");
+                is_int(n.address, other.first, "the new address is stored");
+                ok(n.setup_completed, "setup_completed is stored");
+                is_str(n.container_name, "n0", "the container's name is joined");
+                is_int(n.container_state, CONTAINER_PENDING, "the container's state is joined");
+                network_allocation_done(&n);
+        }
+        is_int(store_network_ensure(s, "no-such-id", &pool, "vqx", &a), -ENOENT, "ensure for an unknown container");
+        {
+                NetworkAllocation *l = NULL;
+                size_t n = 0;
+
+                is_int(store_network_list(s, &l, &n), 0, "store_network_list");
+                is_int(n, 3, "three allocations");
+                ok(n == 3 && l[0].address < l[1].address && l[1].address < l[2].address, "ordered by address");
+                network_allocation_array_free(l, n);
+        }
+        is_int(store_network_release(s, ids[0]), 0, "release");
+        is_int(store_network_release(s, ids[0]), -ENOENT, "release twice is -ENOENT");
+}
+
 int main(void) {
         _cleanup_free_ char *path = NULL;
 
@@ -594,6 +691,7 @@ int main(void) {
         test_migration_is_atomic();
         test_bad_paths();
         test_events();
+        test_network();
 
         remove_tmpdir();
         return tap_finish();
