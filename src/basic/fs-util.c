@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -108,4 +110,33 @@ fail:;
         int r = -errno;
         (void) unlink(tmp);
         return r;
+}
+
+int openat2_fd(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+        struct open_how how = {
+                .flags = (uint64_t) flags,
+                .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+                .resolve = resolve,
+        };
+        long fd;
+
+        /* A rename elsewhere on the file system during the lookup makes RESOLVE_IN_ROOT
+         * refuse with EAGAIN rather than risk a wrong answer: try again. */
+        for (int i = 0; i < 64; i++) {
+                fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+                if (fd >= 0)
+                        return (int) fd;
+                if (errno != EAGAIN)
+                        return -errno;
+        }
+        return -EAGAIN;
+}
+
+int fd_reopen(int fd, int flags) {
+        char path[sizeof "/proc/self/fd/" + 12];
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/self/fd/%i", fd);
+        r = open(path, flags | O_CLOEXEC);
+        return r < 0 ? -errno : r;
 }

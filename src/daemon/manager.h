@@ -18,12 +18,14 @@ typedef struct CgroupBackend CgroupBackend;
 typedef struct ImageStore ImageStore;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
+typedef struct VolumeStore VolumeStore;
 
 typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
         ImageStore *images;
+        VolumeStore *volumes;
         CgroupBackend *cgroups;
         Runtime *runtime;
         ApiGrpc *grpc;

@@ -22,3 +22,9 @@ int api_wait_container(Manager *m, ApiCall *call);
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);
 int api_remove_image(Manager *m, ApiCall *call);
+/* handler-volume.c */
+int api_create_volume(Manager *m, ApiCall *call);
+int api_remove_volume(Manager *m, ApiCall *call);
+int api_list_volumes(Manager *m, ApiCall *call);
+int api_inspect_volume(Manager *m, ApiCall *call);
+int api_prune_volumes(Manager *m, ApiCall *call);

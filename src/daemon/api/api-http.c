@@ -66,6 +66,8 @@ static const Route routes[] = {
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
+        { "GET", "/volumes/:name/inspect", "InspectVolume" },
+        { "POST", "/volumes/prune", "PruneVolumes" },
         { "DELETE", "/volumes/:name", "RemoveVolume", { { "force", "force" } } },
         { "GET", "/images", "ListImages" },
         { "POST", "/images", "ImportImage" },

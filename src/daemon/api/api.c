@@ -30,6 +30,11 @@ static const struct {
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
+        { "CreateVolume", api_create_volume },
+        { "RemoveVolume", api_remove_volume },
+        { "ListVolumes", api_list_volumes },
+        { "InspectVolume", api_inspect_volume },
+        { "PruneVolumes", api_prune_volumes },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */
