@@ -107,8 +107,9 @@ static const char volume_ls_usage[] =
         "List volumes.\n"
         "\n"
         "Options:\n"
-        "  -f, --filter label=KEY=VALUE  only volumes with this label (repeatable; all\n"
-        "                                must match; \"KEY=VALUE\" alone is accepted too)\n"
+        "  -f, --filter label=KEY[=VALUE] only volumes with this label, of any value when\n"
+        "                                VALUE is left out (repeatable; all must match;\n"
+        "                                \"KEY=VALUE\" alone is accepted too)\n"
         "  -q, --quiet                   print only the names\n"
         "      --json                    print the reply as JSON\n"
         "  -h, --help                    show this help\n";
@@ -148,8 +149,10 @@ static int volume_ls(Cli *cli, int argc, char *argv[]) {
                         return CLI_EXIT_SUCCESS;
                 case 'f':
                         spec = startswith(optarg, "label=") ?: optarg;
-                        if (parse_assignment(spec, &key_len, &value) < 0)
-                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY=VALUE)", optarg);
+                        value = "";
+                        key_len = strlen(spec);
+                        if ((strchr(spec, '=') && parse_assignment(spec, &key_len, &value) < 0) || key_len == 0)
+                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY[=VALUE])", optarg);
                         key = arena_strndup(&arena, spec, key_len);
                         if (!key)
                                 return cli_fail(cli, "out of memory");

@@ -53,6 +53,13 @@ int init_fail(int error, const char *format, ...) _printf_(2, 3);
  * pivot_root. Needs the new mount namespace. */
 int init_setup_mounts(const ContainerSpec *spec);
 
+/* init-user-mounts.c: the container's binds, volumes and tmpfs mounts. fds has one slot
+ * per spec->mounts (initialised to -EBADF): _open() fills them before pivot_root,
+ * _attach() mounts them inside the new root afterwards (and closes them). */
+int init_user_mounts_open(const ContainerSpec *spec, int *fds);
+int init_user_mounts_attach(const ContainerSpec *spec, int *fds);
+void init_user_mounts_close(int *fds, size_t n);
+
 /* init-security.c */
 int init_setup_rlimits(const ContainerSpec *spec);
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -127,8 +128,12 @@ int volume_store_new(Store *store, const char *volumes_dir, VolumeStore **ret) {
         if (!v)
                 return -ENOMEM;
         v->store = store;
-        v->dir = strdup(volumes_dir);
-        if (!v->dir || asprintf(&v->trash, "%s/" TRASH_DIR, volumes_dir) < 0)
+        /* Canonical, so that init can open data directories with RESOLVE_NO_SYMLINKS even
+         * when the state directory is reached through a symbolic link. */
+        v->dir = realpath(volumes_dir, NULL);
+        if (!v->dir)
+                return log_error_errno(errno, "Failed to resolve %s: %m", volumes_dir);
+        if (asprintf(&v->trash, "%s/" TRASH_DIR, v->dir) < 0)
                 return -ENOMEM;
 
         /* What an earlier run was deleting when it stopped: the whole .trash/ goes, then a

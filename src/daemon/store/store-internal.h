@@ -79,24 +79,6 @@ typedef enum StoreJsonShape {
  * -EBADMSG for JSON of another shape. */
 int store_column_strv(sqlite3_stmt *stmt, int column, StoreJsonShape shape, char ***ret);
 
-/* BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
- * SQLITE_BUSY on its first write) / COMMIT / ROLLBACK. Use the guard to roll back on every
- * early return:
- *
- *         _cleanup_(store_rollbackp) Store *tx = NULL;
- *         r = store_begin(s);  if (r < 0) return r;
- *         tx = s;
- *         ...
- *         return store_commit(TAKE_PTR(tx));
- */
-int store_begin(Store *s);
-int store_commit(Store *s);
-void store_rollback(Store *s);
-static inline void store_rollbackp(Store **s) {
-        if (*s)
-                store_rollback(*s);
-}
-
 /* store-migrations.c: upgrades the schema to the latest version. */
 int store_migrate(Store *s);
 
