@@ -140,3 +140,56 @@ int fd_reopen(int fd, int flags) {
         r = open(path, flags | O_CLOEXEC);
         return r < 0 ? -errno : r;
 }
+
+int open_mkdir_p_in_root(int root, const char *path, mode_t mode) {
+        _cleanup_free_ char *prefix = NULL;
+        _cleanup_close_ int parent = -EBADF;
+        size_t len = 0;
+
+        prefix = malloc(strlen(path) + 2);
+        if (!prefix)
+                return -ENOMEM;
+        prefix[0] = '\0';
+
+        parent = openat2_fd(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+        if (parent < 0)
+                return parent;
+
+        for (const char *p = path;;) {
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *name = NULL;
+                size_t n;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 0)
+                        break;
+                if ((n == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                prefix[len++] = '/';
+                memcpy(prefix + len, p, n);
+                len += n;
+                prefix[len] = '\0';
+
+                fd = openat2_fd(root, prefix, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                                RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                if (fd == -ENOENT) {
+                        name = strndup(p, n);
+                        if (!name)
+                                return -ENOMEM;
+                        /* In the directory already open, by name: nothing is followed. */
+                        if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        fd = openat2_fd(root, prefix, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                        if (fd == -ENOENT)
+                                return -EEXIST; /* not there, yet in the way: a dangling link */
+                }
+                if (fd < 0)
+                        return fd;
+                safe_close(parent);
+                parent = TAKE_FD(fd);
+                p += n;
+        }
+        return TAKE_FD(parent);
+}

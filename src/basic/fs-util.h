@@ -26,3 +26,9 @@ int openat2_fd(int dirfd, const char *path, int flags, mode_t mode, uint64_t res
  * "look at the type with an O_PATH fd, then open for I/O" race-free, and keeps open()
  * from ever acting on a device or fifo the caller did not mean to open. */
 int fd_reopen(int fd, int flags);
+
+/* Opens the directory path (absolute or relative to root, without "..") with every symbolic
+ * link resolved inside root (RESOLVE_IN_ROOT, no magic links), creating each missing
+ * directory with mode on the way; path "" or "/" is root itself. Returns an O_PATH fd.
+ * Creation never follows a link: a dangling one in the way is -EEXIST. */
+int open_mkdir_p_in_root(int root, const char *path, mode_t mode);

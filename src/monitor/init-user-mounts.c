@@ -103,78 +103,58 @@ int init_user_mounts_open(const ContainerSpec *spec, int *fds) {
         return 0;
 }
 
+static int target_fail(int error, const char *target) {
+        if (error == -EEXIST)
+                /* Not found, yet there: a symbolic link that leads nowhere. */
+                return init_fail(ENOENT, "mount target %s: a symbolic link on the way leads to a path that does not "
+                                 "exist in the container", target);
+        return init_fail(error, "mount target %s", target);
+}
+
 /* Opens target (absolute, without "..") from root, resolving every symbolic link inside
  * root and creating what is missing: directories, and for a non-directory source an empty
  * file at the end. */
 static int open_target(int root, const char *target, bool directory, int *ret) {
-        _cleanup_close_ int parent = -EBADF;
-        char prefix[PATH_MAX] = "";
-        size_t len = 0;
-        const char *p = target;
+        _cleanup_close_ int parent = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        struct stat st;
 
-        parent = openat2_fd(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
-        if (parent < 0)
-                return init_fail(parent, "open the container's root");
-
-        for (;;) {
-                _cleanup_close_ int fd = -EBADF;
-                size_t n;
-                bool last;
-                struct stat st;
-
-                p += strspn(p, "/");
-                n = strcspn(p, "/");
-                if (n == 0)
-                        break;
-                last = p[n + strspn(p + n, "/")] == '\0';
-                if (len + 1 + n >= sizeof prefix)
-                        return init_fail(ENAMETOOLONG, "mount target %s", target);
-                prefix[len++] = '/';
-                memcpy(prefix + len, p, n);
-                len += n;
-                prefix[len] = '\0';
-
-                fd = openat2_fd(root, prefix, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-                if (fd == -ENOENT) {
-                        char name[NAME_MAX + 1];
-                        int k;
-
-                        if (n > NAME_MAX)
-                                return init_fail(ENAMETOOLONG, "mount target %s", target);
-                        memcpy(name, p, n);
-                        name[n] = '\0';
-                        if (!last || directory)
-                                k = mkdirat(parent, name, 0755);
-                        else {
-                                k = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                                if (k >= 0)
-                                        (void) close(k);
-                        }
-                        if (k < 0 && errno == EEXIST)
-                                /* Not found, yet there: a symbolic link that leads nowhere. */
-                                return init_fail(ENOENT,
-                                                 "mount target %s: a symbolic link there leads to a path that does not "
-                                                 "exist in the container",
-                                                 prefix);
-                        if (k < 0)
-                                return init_fail(errno, "create mount target %s", prefix);
-                        fd = openat2_fd(root, prefix, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-                }
+        if (directory) {
+                fd = open_mkdir_p_in_root(root, target, 0755);
                 if (fd < 0)
-                        return init_fail(fd, "open mount target %s", prefix);
-                if (fstat(fd, &st) < 0)
-                        return init_fail(errno, "stat mount target %s", prefix);
-                if (!last && !S_ISDIR(st.st_mode))
-                        return init_fail(ENOTDIR, "mount target %s", prefix);
-                if (last && directory != !!S_ISDIR(st.st_mode))
-                        return init_fail(directory ? ENOTDIR : EISDIR, "mount target %s", target);
-
-                safe_close(parent);
-                parent = TAKE_FD(fd);
-                p += n;
+                        return target_fail(fd, target);
+                *ret = TAKE_FD(fd);
+                return 0;
         }
 
-        *ret = TAKE_FD(parent);
+        base = strrchr(target, '/');
+        dir = strndup(target, (size_t) (base - target));
+        if (!dir)
+                return init_fail(ENOMEM, "mount target %s", target);
+        base++;
+        parent = open_mkdir_p_in_root(root, dir, 0755);
+        if (parent < 0)
+                return target_fail(parent, target);
+
+        fd = openat2_fd(root, target, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        if (fd == -ENOENT) {
+                /* In the directory already open, by name, never through a link. */
+                int k = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+                if (k < 0)
+                        return target_fail(errno == EEXIST ? -EEXIST : -errno, target);
+                (void) close(k);
+                fd = openat2_fd(root, target, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        }
+        if (fd < 0)
+                return target_fail(fd, target);
+        if (fstat(fd, &st) < 0)
+                return init_fail(errno, "stat mount target %s", target);
+        if (S_ISDIR(st.st_mode))
+                return init_fail(EISDIR, "mount target %s (the source is a file)", target);
+
+        *ret = TAKE_FD(fd);
         return 0;
 }
 

@@ -28,3 +28,7 @@ int api_remove_volume(Manager *m, ApiCall *call);
 int api_list_volumes(Manager *m, ApiCall *call);
 int api_inspect_volume(Manager *m, ApiCall *call);
 int api_prune_volumes(Manager *m, ApiCall *call);
+/* handler-file.c */
+int api_read_file(Manager *m, ApiCall *call);
+int api_write_file(Manager *m, ApiCall *call);
+int api_list_files(Manager *m, ApiCall *call);

@@ -42,7 +42,7 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[2];
+        RouteQuery query[5];
         const char *defaults; /* JSON object */
 } Route;
 
@@ -63,6 +63,13 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer" },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
+        { "GET", "/containers/:container_id/files", "ReadFile",
+          { { "path", "path" }, { "offset", "offset" }, { "length", "length" } } },
+        { "PUT", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "POST", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "GET", "/containers/:container_id/files/list", "ListFiles",
+          { { "path", "path" }, { "recursive", "recursive" }, { "follow_symlinks", "follow_symlinks" },
+            { "max_entries", "max_entries" }, { "skip", "skip" } } },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },

@@ -35,6 +35,9 @@ static const struct {
         { "ListVolumes", api_list_volumes },
         { "InspectVolume", api_inspect_volume },
         { "PruneVolumes", api_prune_volumes },
+        { "ReadFile", api_read_file },
+        { "WriteFile", api_write_file },
+        { "ListFiles", api_list_files },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */
