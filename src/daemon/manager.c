@@ -7,6 +7,7 @@
 #include "api-grpc.h"
 #include "api-http.h"
 #include "cgroup-backend.h"
+#include "dns-server.h"
 #include "image-store.h"
 #include "runtime.h"
 #include "fs-util.h"
@@ -133,6 +134,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         /* Containers keep running: the runtime only lets go of its monitors. */
         runtime_free(m->runtime);
+        dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
         volume_store_free(m->volumes);
@@ -167,6 +169,20 @@ static int manager_setup_directories(Manager *m) {
         r = mkdir_p(m->config->runtime_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", m->config->runtime_dir);
+        return 0;
+}
+
+static int manager_setup_dns(Manager *m) {
+        int r;
+
+        r = dns_server_new(m->event, &m->dns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the DNS server: %m");
+
+        /* config_load() checked every entry, so this fails only without memory. */
+        r = dns_server_set_upstreams(m->dns, m->config->dns_upstreams);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the DNS upstream servers: %m");
         return 0;
 }
 
@@ -217,6 +233,11 @@ int manager_startup(Manager *m) {
         r = store_open(db_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %m", db_path);
+
+        /* Before the runtime: reconciling running containers puts their names back. */
+        r = manager_setup_dns(m);
+        if (r < 0)
+                return r;
 
         r = manager_setup_runtime(m);
         if (r < 0)

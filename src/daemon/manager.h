@@ -15,6 +15,7 @@
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
+typedef struct DnsServer DnsServer;
 typedef struct ImageStore ImageStore;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
@@ -28,6 +29,10 @@ typedef struct Manager {
         VolumeStore *volumes;
         CgroupBackend *cgroups;
         Runtime *runtime;
+        /* The DNS server for containers; created at start-up with the configured upstreams.
+         * The network code makes it listen on the bridge address (DNSPort=) and adds and
+         * removes containers' names. */
+        DnsServer *dns;
         ApiGrpc *grpc;
         ApiHttp *http;
         HostInfo host;

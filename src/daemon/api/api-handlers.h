@@ -32,3 +32,5 @@ int api_prune_volumes(Manager *m, ApiCall *call);
 int api_read_file(Manager *m, ApiCall *call);
 int api_write_file(Manager *m, ApiCall *call);
 int api_list_files(Manager *m, ApiCall *call);
+/* handler-dns.c */
+int api_list_dns_entries(Manager *m, ApiCall *call);

@@ -38,6 +38,8 @@ static const struct {
         { "ReadFile", api_read_file },
         { "WriteFile", api_write_file },
         { "ListFiles", api_list_files },
+        /* DNS */
+        { "ListDnsEntries", api_list_dns_entries },
 };
 
 /* protobuf-c does not record streaming in its descriptors. */
