@@ -131,7 +131,7 @@ R=$(http GET "/containers/box/files?path=/tmp/tree/big.bin&length=16777216")
 tap_is "ReadFile returns at most 4 MiB per call" "$(jq -r .data <<< "$R" | base64 -d | wc -c)" 4194304
 tap_is "... and says it is not the end" "$(jq -r .eof <<< "$R")" false
 R=$(http GET "/containers/box/files?path=/tmp/tree/big.bin&offset=$((50 * 1024 * 1024 - 10))")
-tap_is "... the last chunk says eof" "$(jq -r '.eof, (.data | @base64d | length)' <<< "$R" | tr '\n' ' ')" "true 10 "
+tap_is "... the last chunk says eof" "$(jq -r .eof <<< "$R") $(jq -r .data <<< "$R" | base64 -d | wc -c)" "true 10"
 head -c $((4 * 1024 * 1024 + 1)) /dev/zero | base64 -w0 > "$QT_DIR/toobig.b64"
 printf '{"path":"/tmp/toobig","data":"%s"}' "$(cat "$QT_DIR/toobig.b64")" > "$QT_DIR/toobig.json"
 HTTP_STATUS=$(curl -s -o "$QT_DIR/toobig.out" -w '%{http_code}' --unix-socket "$HTTP_SOCK" -X PUT \
