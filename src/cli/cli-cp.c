@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* quilt cp: files and directory trees between the host and a running container, over the
- * file RPCs (ReadFile, WriteFile, ListFiles) in chunks of at most 4 MiB.
+ * file RPCs (ReadFile, WriteFile, ListFiles) in chunks of QUILT_FILE_CHUNK_MAX (4 MiB less
+ * 64 KiB, so that every message fits in gRPC's default limit).
  *
  * What quiltd resolves, it resolves inside the container (a symbolic link there never
  * leads to a host file). On the host side this file does the same for the tree it
@@ -19,9 +20,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "file-api.h"
 #include "mount-util.h"
 
-#define CHUNK (4U * 1024U * 1024U)
+#define CHUNK QUILT_FILE_CHUNK_MAX
 
 typedef struct Copy {
         Cli *cli;

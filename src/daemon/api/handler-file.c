@@ -6,9 +6,9 @@
  * A stopped container is refused: its root file system is an overlay mounted only in its
  * own mount namespace, and its volumes and bind mounts exist only while it runs, so the
  * files a client would see are not the ones the container sees. Start it first. Each call
- * moves at most 4 MiB (CONTAINER_FILE_CHUNK_MAX; gRPC and HTTP bodies are capped at 16 MiB)
- * and stays short, which keeps the event loop responsive: larger files take several calls
- * with offsets. */
+ * moves at most CONTAINER_FILE_CHUNK_MAX (4 MiB less 64 KiB: every message fits in gRPC's
+ * default 4 MiB, though quiltd itself takes 16 MiB) and stays short, which keeps the event
+ * loop responsive: larger files take several calls with offsets. */
 
 #include <string.h>
 
@@ -59,7 +59,7 @@ static const char *file_error(int r) {
         case ERANGE:
                 return "the offset is beyond the end of the file";
         case EFBIG:
-                return "more than 4 MiB in one call (write in chunks with offsets)";
+                return "too much data in one call (write in chunks with offsets)";
         case EEXIST:
                 return "exists already";
         default:

@@ -370,6 +370,7 @@ int container_file_write(int root, const ContainerFileWrite *w, ContainerFileInf
 typedef struct Lister {
         uint64_t skip;
         size_t max;
+        size_t bytes;     /* of names and link targets so far */
         ContainerFileInfo *entries;
         size_t n;
         bool truncated;
@@ -441,7 +442,7 @@ static int lister_add(Lister *l, const char *prefix, const char *name, const str
                 l->skip--;
                 return 0;
         }
-        if (l->n >= l->max) {
+        if (l->n >= l->max || l->bytes > QUILT_FILE_LIST_BYTES_MAX) {
                 l->truncated = true;
                 *ret_full = true;
                 return 0;
@@ -455,8 +456,13 @@ static int lister_add(Lister *l, const char *prefix, const char *name, const str
                 return -ENOMEM;
         }
         l->n++;
-        if (S_ISLNK(st->st_mode))
-                return read_link_at(dirfd, name, &e->link_target);
+        l->bytes += strlen(e->path);
+        if (S_ISLNK(st->st_mode)) {
+                int r = read_link_at(dirfd, name, &e->link_target);
+                if (r < 0)
+                        return r;
+                l->bytes += strlen(e->link_target);
+        }
         return 0;
 }
 
@@ -516,7 +522,7 @@ static int list_directory(Lister *l, int dirfd, const char *prefix, bool recursi
                 r = list_directory(l, child, sub, recursive, depth + 1);
                 if (r < 0)
                         return r;
-                if (l->n >= l->max && l->truncated)
+                if (l->truncated)
                         return 0;
         }
         return 0;

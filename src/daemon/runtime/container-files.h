@@ -13,17 +13,19 @@
  * container may have created), through an O_PATH fd that is checked first and reopened
  * only then. Files on procfs and sysfs are refused: quiltd is the host's root, with
  * powers over /proc that the container does not have. Reads and writes are bounded by
- * CONTAINER_FILE_CHUNK_MAX per call, a listing by CONTAINER_FILE_LIST_MAX entries, so that
- * no call holds the event loop for long. */
+ * CONTAINER_FILE_CHUNK_MAX per call, a listing by CONTAINER_FILE_LIST_MAX entries and
+ * QUILT_FILE_LIST_BYTES_MAX bytes of names (file-api.h), so that every reply fits in
+ * gRPC's default message size and no call holds the event loop for long. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "file-api.h"
 #include "macro.h"
 
-#define CONTAINER_FILE_CHUNK_MAX (4U * 1024U * 1024U)
-#define CONTAINER_FILE_LIST_MAX 10000U
+#define CONTAINER_FILE_CHUNK_MAX QUILT_FILE_CHUNK_MAX
+#define CONTAINER_FILE_LIST_MAX QUILT_FILE_LIST_MAX
 
 typedef enum ContainerFileType {
         CONTAINER_FILE_UNSPECIFIED, /* WriteFile: a regular file */

@@ -182,7 +182,7 @@ static void test_chunks_and_modes(void) {
                 };
                 ok_all = ok_all && container_file_write(root, &w, &wi) == 0;
         }
-        ok(ok_all, "a 10 MiB file written in 4 MiB chunks");
+        ok(ok_all, "a 10 MiB file written in chunks");
 
         for (bool eof = false; !eof;) {
                 _cleanup_(container_file_info_done) ContainerFileInfo ri = {};
