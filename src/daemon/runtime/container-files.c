@@ -156,6 +156,11 @@ int container_file_read(int root, const char *path, uint64_t offset, size_t leng
 
         if (length == 0 || length > CONTAINER_FILE_CHUNK_MAX)
                 length = CONTAINER_FILE_CHUNK_MAX;
+        /* No bigger buffer than the file needs (it may grow meanwhile: then the next call
+         * reads the rest). */
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        length = (uint64_t) st.st_size <= offset ? 0 : MIN(length, (size_t) ((uint64_t) st.st_size - offset));
         data = malloc(MAX(length, (size_t) 1));
         if (!data)
                 return -ENOMEM;
