@@ -167,6 +167,7 @@ int api_get_system_info(Manager *m, ApiCall *call) {
         snprintf(buf, sizeof buf, "%d", store_schema_version(m->store));
         r |= feature_put(reply, "schema_version", buf);
         r |= feature_put(reply, "api", "grpc,http");
+        r |= feature_put(reply, "volumes", "bind,volume,tmpfs");
 
         /* Limits of the host, as facts: what containers can be given in total. */
         if (sysinfo(&si) >= 0) {
