@@ -146,6 +146,16 @@ for i in $(seq 200); do [ -z "$(ls -A "$VOLDIR/.trash")" ] && break; sleep 0.05;
 tap_is "... and the trash is emptied in the background" "$(ls -A "$VOLDIR/.trash")" ""
 quilt rm -f holder > /dev/null
 
+# Force on a volume that a stopped container names: it comes back, empty, when that
+# container starts again.
+tap_is "(a stopped container wrote to a volume)" "$(run revive -v phoenix:/p -- sh -c 'ls /p | wc -l; touch /p/old')" 0
+quilt volume rm -f phoenix > /dev/null
+tap_is "... which rm -f removes" "$(quilt volume ls -q | grep -cx phoenix)" 0
+quilt start revive > /dev/null
+wait_state revive EXITED > /dev/null
+tap_is "starting the container creates the volume again, empty" "$(logs revive | tail -1)" 0
+tap_check "... and it is listed again" grep -qx phoenix <(quilt volume ls -q)
+
 # ---- tmpfs ------------------------------------------------------------------------------------
 OUT=$(run tmp --mount type=tmpfs,target=/t,size=10m -- sh -c '
         dd if=/dev/zero of=/t/five bs=1M count=5 2>/dev/null && echo five-ok
