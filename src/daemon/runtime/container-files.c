@@ -73,15 +73,20 @@ static void info_from_stat(const struct stat *st, ContainerFileInfo *i) {
         i->mtime_sec = (uint64_t) MAX(st->st_mtim.tv_sec, (time_t) 0);
 }
 
-/* procfs and sysfs as the container sees them: quiltd must not act on them with the
- * host's privileges. */
+/* procfs and sysfs as the container sees them (and the kernel's other interfaces, should
+ * one ever be mounted there): quiltd must not act on them with the host's privileges. */
 static int refuse_kernel_fs(int fd) {
+        static const unsigned long refused[] = {
+                PROC_SUPER_MAGIC, SYSFS_MAGIC,    CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, DEBUGFS_MAGIC,
+                TRACEFS_MAGIC,    SECURITYFS_MAGIC, BPF_FS_MAGIC,
+        };
         struct statfs sfs;
 
         if (fstatfs(fd, &sfs) < 0)
                 return -errno;
-        if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC)
-                return -EPERM;
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++)
+                if ((unsigned long) sfs.f_type == refused[i])
+                        return -EPERM;
         return 0;
 }
 
