@@ -80,6 +80,12 @@ tap_check "... into the existing directory" test -f "/proc/$PID/root/tmp/tree/pr
 tap_check "cp over an existing file replaces it" quilt cp "$T/private/key" box:/tmp/a
 tap_is "... with the new content" "$(cat "/proc/$PID/root/tmp/a")" secret
 
+ERR=$(quilt cp box:/ "$QT_DIR/rootcopy" 2>&1)
+tap_check "cp CONTAINER:/ copies the whole tree" test -f "$QT_DIR/rootcopy/etc/passwd" -a -f "$QT_DIR/rootcopy/tmp/tree/sub/a"
+tap_check "... leaving out /proc and /sys, with a warning" \
+        sh -c "[ ! -e '$QT_DIR/rootcopy/proc' ] && [ ! -e '$QT_DIR/rootcopy/sys' ] && grep -q 'skipping /proc' <<'EOF'
+$ERR
+EOF"
 ERR=$(quilt cp box:/nonexistent "$QT_DIR/x" 2>&1)
 tap_check "a missing source is an error" grep -q "No such file or directory" <<< "$ERR"
 ERR=$(quilt cp "$T" box:/tmp/a 2>&1)

@@ -16,6 +16,11 @@
 #include "fs-util.h"
 #include "mount-util.h"
 
+/* POSIX message queues (ipc/mqueue.c); not in every linux/magic.h. */
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
 #define RESOLVE_CONTAINER (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 /* Directory nesting a listing follows; deeper trees are cut (and reported truncated). */
 #define LIST_DEPTH_MAX 128
@@ -78,7 +83,7 @@ static void info_from_stat(const struct stat *st, ContainerFileInfo *i) {
 static int refuse_kernel_fs(int fd) {
         static const unsigned long refused[] = {
                 PROC_SUPER_MAGIC, SYSFS_MAGIC,    CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, DEBUGFS_MAGIC,
-                TRACEFS_MAGIC,    SECURITYFS_MAGIC, BPF_FS_MAGIC,
+                TRACEFS_MAGIC,    SECURITYFS_MAGIC, BPF_FS_MAGIC,     MQUEUE_MAGIC,
         };
         struct statfs sfs;
 
@@ -476,13 +481,27 @@ static int lister_add(Lister *l, const char *prefix, const char *name, const str
         return 0;
 }
 
+/* A directory that is a mount point of a kernel file system (/proc, /sys) is listed as
+ * OTHER: it is not served, so a copy of the tree leaves it out instead of failing there. */
+static bool is_kernel_mount_point(int dirfd, const char *name, const struct stat *st, dev_t parent_dev) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!S_ISDIR(st->st_mode) || st->st_dev == parent_dev)
+                return false;
+        fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd >= 0 && refuse_kernel_fs(fd) < 0;
+}
+
 /* dirfd: an O_RDONLY directory fd (consumed). */
 static int list_directory(Lister *l, int dirfd, const char *prefix, bool recursive, unsigned depth) {
         _cleanup_close_ int fd = dirfd;
         _cleanup_strv_free_ char **names = NULL;
+        struct stat self;
         size_t n = 0;
         int dup_fd, r;
 
+        if (fstat(fd, &self) < 0)
+                return -errno;
         dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
                 return -errno;
@@ -501,6 +520,8 @@ static int list_directory(Lister *l, int dirfd, const char *prefix, bool recursi
                                 continue;
                         return -errno;
                 }
+                if (is_kernel_mount_point(fd, names[i], &st, self.st_dev))
+                        st.st_mode = (st.st_mode & 07777) | S_IFSOCK; /* shown as OTHER, never entered */
                 r = lister_add(l, prefix, names[i], &st, fd, &full);
                 if (r < 0)
                         return r;
@@ -520,10 +541,6 @@ static int list_directory(Lister *l, int dirfd, const char *prefix, bool recursi
                         if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
                                 continue;
                         return -errno;
-                }
-                if (refuse_kernel_fs(child) < 0) {
-                        safe_close(child);
-                        continue;
                 }
                 if (asprintf(&sub, "%s%s%s", prefix, isempty(prefix) ? "" : "/", names[i]) < 0) {
                         safe_close(child);
