@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
@@ -25,6 +26,11 @@
 
 #define DATA_DIR "_data"
 #define TRASH_DIR ".trash"
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
 
 struct VolumeStore {
         Store *store;
@@ -118,6 +124,24 @@ static void volume_restore_from_trash(VolumeStore *v, const char *name, const ch
                 log_error_errno(errno, "Failed to move %s back to %s: %m", trashed, strempty(to));
 }
 
+static int trash_delete_leftovers(VolumeStore *v) {
+        _cleanup_(closedirp) DIR *d = NULL;
+
+        d = opendir(v->dir);
+        if (!d)
+                return log_error_errno(errno, "Failed to open %s: %m", v->dir);
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ char *p = NULL;
+
+                if (!startswith(de->d_name, TRASH_DIR "."))
+                        continue;
+                if (asprintf(&p, "%s/%s", v->dir, de->d_name) < 0)
+                        return -ENOMEM;
+                trash_delete_async(p);
+        }
+        return 0;
+}
+
 /* ---- the object ------------------------------------------------------------------------ */
 
 int volume_store_new(Store *store, const char *volumes_dir, VolumeStore **ret) {
@@ -136,17 +160,20 @@ int volume_store_new(Store *store, const char *volumes_dir, VolumeStore **ret) {
         if (asprintf(&v->trash, "%s/" TRASH_DIR, v->dir) < 0)
                 return -ENOMEM;
 
-        /* What an earlier run was deleting when it stopped: the whole .trash/ goes, then a
-         * fresh one is made. */
+        /* What an earlier run was deleting when it stopped: .trash/ is moved aside whole and
+         * deleted like the leftovers of earlier start-ups (".trash.*"); then a fresh one is
+         * made. Volume names never start with a dot. */
         if (access(v->trash, F_OK) >= 0) {
                 _cleanup_free_ char *old = NULL;
 
-                if (asprintf(&old, "%s.%" PRIu64, v->trash, now_usec(CLOCK_MONOTONIC)) < 0)
+                if (asprintf(&old, "%s.%" PRIu64, v->trash, now_usec(CLOCK_REALTIME)) < 0)
                         return -ENOMEM;
                 if (rename(v->trash, old) < 0)
                         return log_error_errno(errno, "Failed to move %s aside: %m", v->trash);
-                trash_delete_async(old);
         }
+        r = trash_delete_leftovers(v);
+        if (r < 0)
+                return r;
         r = mkdir_p(v->trash, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", v->trash);
