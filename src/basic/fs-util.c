@@ -193,3 +193,20 @@ int open_mkdir_p_in_root(int root, const char *path, mode_t mode) {
         }
         return TAKE_FD(parent);
 }
+
+int loop_write(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}

@@ -32,3 +32,5 @@ int fd_reopen(int fd, int flags);
  * directory with mode on the way; path "" or "/" is root itself. Returns an O_PATH fd.
  * Creation never follows a link: a dangling one in the way is -EEXIST. */
 int open_mkdir_p_in_root(int root, const char *path, mode_t mode);
+/* Writes all of buf to fd, retrying after EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t n);

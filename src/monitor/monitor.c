@@ -3,7 +3,8 @@
 /* quilt-monitor <run_dir>: one per container. Reads <run_dir>/config.json, waits for quiltd's
  * "go" on fd 3, creates the container's init in new namespaces, reports "running <pid>" or
  * "failed <why>" on fd 4, then copies the container's output to its log, reaps, passes
- * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h. */
+ * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h.
+ * "quilt-monitor exec <run_dir>" is the exec helper instead (exec.c, exec-spec.h). */
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "container-spec.h"
+#include "exec.h"
 #include "fileio.h"
 #include "init.h"
 #include "log.h"
@@ -454,6 +456,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_parse_environment();
+
+        if (argc >= 2 && streq(argv[1], "exec"))
+                return exec_main(argc, argv);
 
         if (argc != 2 || argv[1][0] != '/') {
                 log_error("Usage: %s RUN_DIR (an absolute path)", program_invocation_short_name);

@@ -18,6 +18,8 @@ int api_kill_container(Manager *m, ApiCall *call);
 int api_get_container_by_name(Manager *m, ApiCall *call);
 int api_list_containers(Manager *m, ApiCall *call);
 int api_wait_container(Manager *m, ApiCall *call);
+/* handler-container-exec.c */
+int api_exec_container(Manager *m, ApiCall *call);
 /* handler-image.c */
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);
@@ -32,5 +34,7 @@ int api_prune_volumes(Manager *m, ApiCall *call);
 int api_read_file(Manager *m, ApiCall *call);
 int api_write_file(Manager *m, ApiCall *call);
 int api_list_files(Manager *m, ApiCall *call);
+/* handler-events.c */
+int api_stream_events(Manager *m, ApiCall *call);
 /* handler-dns.c */
 int api_list_dns_entries(Manager *m, ApiCall *call);

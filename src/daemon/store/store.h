@@ -30,11 +30,7 @@ int store_check(Store *s);
 /* Container counts for health and info. */
 int store_count_containers(Store *s, uint64_t *ret_total, uint64_t *ret_running);
 
-/* The last error message of the connection, for logs. */
-const char *store_errmsg(Store *s);
-
-/* Transactions, for callers that change several tables together (a container and its
- * mounts). BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
+/* BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
  * SQLITE_BUSY on its first write) / COMMIT / ROLLBACK. Use the guard to roll back on every
  * early return:
  *
@@ -51,3 +47,6 @@ static inline void store_rollbackp(Store **s) {
         if (*s)
                 store_rollback(*s);
 }
+
+/* The last error message of the connection, for logs. */
+const char *store_errmsg(Store *s);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "store-containers.h"
+#include "store-events.h"
 #include "store-internal.h"
 #include "store-volumes.h"
 #include "store.h"
@@ -618,6 +619,54 @@ static void test_volumes(void) {
         is_int(store_volume_delete(s, "a"), -ENOENT, "deleting again is -ENOENT");
 }
 
+/* The event log: cursors only grow, also once old events are pruned; attributes round
+ * trip; a list is a cursor range, oldest first. */
+static void test_events(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("events.db");
+        char *attributes[] = { "exit_code", "7", "error", "a \"quoted\" text", NULL };
+        StoredEvent *events = NULL;
+        uint64_t cursor = 0, oldest = 99, newest = 99;
+        size_t n = 0;
+        bool ok_all = true;
+
+        ok(store_open(path, &s) >= 0, "events: open");
+        ok(store_event_bounds(s, &oldest, &newest) >= 0 && oldest == 0 && newest == 0, "events: none at first");
+
+        for (unsigned i = 1; i <= 25; i++)
+                if (store_event_append(s, 1000 + i, i == 3 ? "died" : "created", i % 2 ? "id-odd" : "id-even",
+                                       i % 2 ? "odd" : "even", i == 3 ? attributes : NULL, 10, &cursor) < 0 ||
+                    cursor != i)
+                        ok_all = false;
+        ok(ok_all, "events: cursors count up from 1");
+        ok(store_event_bounds(s, &oldest, &newest) >= 0 && oldest == 16 && newest == 25,
+           "events: only the last 10 are kept");
+
+        ok(store_event_list(s, 17, 0, 100, &events, &n) >= 0 && n == 8 && events[0].cursor == 18 &&
+                   events[7].cursor == 25,
+           "events: list after a cursor, oldest first");
+        ok(n > 0 && streq(events[0].type, "created") && streq(events[0].container_id, "id-even") &&
+                   streq(events[0].container_name, "even") && events[0].time_usec == 1018 && events[0].attributes &&
+                   !events[0].attributes[0],
+           "events: fields and no attributes read back");
+        stored_event_array_free(events, n);
+
+        ok(store_event_list(s, 17, 20, 2, &events, &n) >= 0 && n == 2 && events[1].cursor == 19,
+           "events: an upper bound and a limit");
+        stored_event_array_free(events, n);
+
+        ok(store_exec(s, "DELETE FROM events") >= 0 && store_event_append(s, 5000, "died", NULL, NULL, attributes, 10,
+                                                                          &cursor) >= 0 && cursor == 26,
+           "events: a cursor is never reused, also after every event is gone");
+        ok(store_event_list(s, 0, 0, 10, &events, &n) >= 0 && n == 1 && !events[0].container_id &&
+                   strv_length(events[0].attributes) == 4 && streq(events[0].attributes[0], "error") &&
+                   streq(events[0].attributes[1], "a \"quoted\" text") && streq(events[0].attributes[3], "7"),
+           "events: attributes round trip (sorted by key)");
+        stored_event_array_free(events, n);
+
+        ok(store_event_append(s, 1, "", NULL, NULL, NULL, 0, NULL) == -EINVAL, "events: an empty type is refused");
+}
+
 int main(void) {
         _cleanup_free_ char *path = NULL;
 
@@ -639,6 +688,7 @@ int main(void) {
         test_migration_is_atomic();
         test_bad_paths();
         test_volumes();
+        test_events();
 
         remove_tmpdir();
         return tap_finish();
