@@ -53,6 +53,7 @@ def tap_is(got, expected, name):
 
 
 ID = "0123456789abcdef0123456789abcdef"
+CHUNK = 4 * 1024 * 1024 - 64 * 1024  # QUILT_FILE_CHUNK_MAX
 
 
 class Service:
@@ -66,6 +67,9 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.volumes = []
+        self.files = {}  # path -> FileInfo-ish dict for the fake container file system
+        self.written = {}  # path -> bytes written through WriteFile
         self.events = []
         self.events_error = None  # (code, details) after the events
         self.exec_reply = None
@@ -118,6 +122,40 @@ class Service:
                 container_id=ci.container_id, status=ci.status, exit_code=ci.exit_code, exit_signal=ci.exit_signal,
                 oom_killed=ci.oom_killed, name=ci.name, created_at=ci.created_at, ip_address=ci.ip_address,
                 container=ci)
+        if method == "CreateVolume":
+            return pb.CreateVolumeResponse(success=True, volume=pb.Volume(name=request.name, driver="local"))
+        if method == "ListVolumes":
+            return pb.ListVolumesResponse(volumes=self.volumes)
+        if method == "InspectVolume":
+            for v in self.volumes:
+                if v.name == request.name:
+                    return pb.InspectVolumeResponse(found=True, volume=v)
+            return pb.InspectVolumeResponse(found=False, error_message=f"Volume '{request.name}' not found")
+        if method == "RemoveVolume":
+            if request.name == "busy" and not request.force:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Volume 'busy' is in use by 1 container(s): a")
+            return pb.RemoveVolumeResponse(success=True)
+        if method == "PruneVolumes":
+            return pb.PruneVolumesResponse(volumes_deleted=["old1", "old2"])
+        if method == "ListFiles":
+            f = self.files.get(request.path.rstrip("/") or "/")
+            if f is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"{request.path}: No such file or directory")
+            entries = [] if f["type"] != pb.FILE_TYPE_DIRECTORY else [
+                pb.FileInfo(path=p.rsplit("/", 1)[1], type=e["type"], mode=e["mode"], size=len(e.get("data", b"")),
+                            link_target=e.get("link", ""))
+                for p, e in sorted(self.files.items())
+                if p != request.path and p.rsplit("/", 1)[0] == request.path.rstrip("/")]
+            return pb.ListFilesResponse(info=pb.FileInfo(path=request.path, type=f["type"], mode=f["mode"]),
+                                        entries=entries[request.skip:])
+        if method == "ReadFile":
+            f = self.files[request.path]
+            data = f["data"][request.offset:request.offset + 3]  # tiny chunks: the client must loop
+            return pb.ReadFileResponse(data=data, offset=request.offset, eof=request.offset + len(data) >= len(f["data"]),
+                                       info=pb.FileInfo(path=request.path, type=f["type"], mode=f["mode"]))
+        if method == "WriteFile":
+            self.written.setdefault(request.path, []).append(request)
+            return pb.WriteFileResponse(written=len(request.data))
         if method == "ExecContainer" and self.exec_reply is not None:
             return self.exec_reply
         if method == "ListNetworkAllocations":
@@ -354,6 +392,95 @@ def main():
         tap(j.get("name") == "hungry" and j.get("oom_killed") is True and j.get("command") == ["tail", "/dev/zero"],
             "inspect prints the ContainerInfo as JSON", r)
 
+        # --- mounts on create ------------------------------------------------------
+        reset()
+        r = cli("create", "--async-mode", "-v", "/srv/data:/data:ro", "-v", "cache/sub:/c",
+                "--mount", "type=tmpfs,target=/t,size=10m,mode=700,exec", "--mount", "type=volume,src=v,dst=/v")
+        req = svc.requests("CreateContainer")[-1]
+        got = [(m.type, m.source, m.target, m.readonly, dict(m.options)) for m in req.mounts]
+        tap_is(got, [(pb.BIND, "/srv/data", "/data", True, {}), (pb.VOLUME, "cache/sub", "/c", False, {}),
+                     (pb.TMPFS, "", "/t", False, {"size": "10m", "mode": "700", "exec": "true"}),
+                     (pb.VOLUME, "v", "/v", False, {})],
+               "create sends -v and --mount as mounts (bind, volume with a path, tmpfs options)")
+        for bad, why in [("a:b:c:d", "format"), ("../x:/x", "Path traversal detected"), ("/a:rel", "must be absolute"),
+                         ("/a:/b:rox", "format")]:
+            r = cli("create", "-v", bad, "--", "true")
+            tap(r.returncode == 2 and why in r.stderr, f"-v {bad} is a usage error mentioning '{why}'", r.stderr)
+        r = cli("create", "--mount", "type=tmpfs,target=/t,size=20g", "--", "true")
+        tap(r.returncode == 2 and "between 1m and 10g" in r.stderr, "--mount tmpfs size is bounded", r.stderr)
+        tap(not svc.requests("CreateContainer")[1:], "no request is sent for a bad mount")
+
+        # --- volume ---------------------------------------------------------------
+        reset()
+        r = cli("volume", "create", "--label", "team=ml", "-o", "mode=0700", "data")
+        req = svc.requests("CreateVolume")[-1]
+        tap_is((r.returncode, r.stdout, req.name, dict(req.labels), dict(req.options)),
+               (0, "data\n", "data", {"team": "ml"}, {"mode": "0700"}), "volume create sends name, labels, options")
+        r = cli("volume", "create", ".hidden")
+        tap(r.returncode == 2 and "invalid volume name" in r.stderr, "volume create checks the name", r.stderr)
+        svc.volumes = [pb.Volume(name="data", driver="local", mount_point="/var/lib/quilt/volumes/data/_data",
+                                 containers=["a", "b"], labels={"team": "ml"}, created_at=int(time.time()) - 60)]
+        r = cli("volume", "ls", "--filter", "label=team=ml", "-f", "label=tier")
+        req = svc.requests("ListVolumes")[-1]
+        tap_is(dict(req.filters), {"team": "ml", "tier": ""}, "volume ls sends label filters (a bare key: any value)")
+        tap(r.returncode == 0 and r.stdout.splitlines()[0].split()[:3] == ["NAME", "DRIVER", "CONTAINERS"]
+            and "data  local   2" in r.stdout, "volume ls shows how many containers use each", r.stdout)
+        r = cli("volume", "list", "-q")
+        tap_is(r.stdout, "data\n", "volume list is ls")
+        r = cli("volume", "inspect", "data")
+        tap(r.returncode == 0 and "Containers:\n  a\n  b\n" in r.stdout, "volume inspect lists its containers", r.stdout)
+        r = cli("volume", "inspect", "nope")
+        tap(r.returncode == 1 and "Volume 'nope' not found" in r.stderr, "volume inspect of an unknown volume fails", r.stderr)
+        r = cli("volume", "rm", "busy")
+        tap(r.returncode == 1 and "in use" in r.stderr, "volume rm of a volume in use fails with quiltd's message", r.stderr)
+        r = cli("volume", "remove", "-f", "busy", "free")
+        tap_is((r.returncode, r.stdout), (0, "busy\nfree\n"), "volume remove -f sends force for each")
+        tap(all(x.force for x in svc.requests("RemoveVolume")[-2:]), "... with force set")
+        r = cli("volume", "prune", "--filter", "label=tmp")
+        tap_is((r.returncode, r.stdout, dict(svc.requests("PruneVolumes")[-1].filters)), (0, "old1\nold2\n", {"tmp": ""}),
+               "volume prune prints what quiltd removed")
+
+        # --- cp -------------------------------------------------------------------
+        reset()
+        svc.files = {
+            "/d": {"type": pb.FILE_TYPE_DIRECTORY, "mode": 0o750},
+            "/d/f": {"type": pb.FILE_TYPE_REGULAR, "mode": 0o640, "data": b"0123456789"},
+            "/d/l": {"type": pb.FILE_TYPE_SYMLINK, "mode": 0o777, "link": "/etc/shadow"},
+            "/d/..": {"type": pb.FILE_TYPE_REGULAR, "mode": 0o644, "data": b"evil"},
+        }
+        out = os.path.join(tmp, "out")
+        r = cli("cp", "box:/d", out)
+        tap(r.returncode == 1 and "unexpected name '..'" in r.stderr, "cp refuses a '..' entry from quiltd", r.stderr)
+        del svc.files["/d/.."]
+        shutil.rmtree(out, ignore_errors=True)
+        r = cli("cp", "box:/d", out)
+        tap(r.returncode == 0 and open(os.path.join(out, "f"), "rb").read() == b"0123456789",
+            "cp out reads a file chunk by chunk", r.stderr)
+        tap_is((oct(os.stat(out).st_mode & 0o7777), oct(os.stat(os.path.join(out, "f")).st_mode & 0o7777)),
+               (oct(0o750), oct(0o640)), "cp out keeps modes")
+        tap_is(os.readlink(os.path.join(out, "l")), "/etc/shadow", "cp out copies a link as a link")
+        reads = svc.requests("ReadFile")
+        tap_is([x.offset for x in reads], [0, 3, 6, 9], "cp out asks for each chunk at its offset")
+
+        src = os.path.join(tmp, "src")
+        os.mkdir(src)
+        with open(os.path.join(src, "big"), "wb") as f:
+            f.write(b"x" * (CHUNK + 5))
+        os.chmod(os.path.join(src, "big"), 0o604)
+        os.symlink("big", os.path.join(src, "ln"))
+        svc.files = {"/tmp": {"type": pb.FILE_TYPE_DIRECTORY, "mode": 0o1777}}
+        r = cli("cp", src, "box:/tmp")
+        w = svc.written
+        tap(r.returncode == 0 and w["/tmp/src"][0].type == pb.FILE_TYPE_DIRECTORY, "cp in creates the directory", r.stderr)
+        big = w.get("/tmp/src/big", [])
+        tap_is([(x.offset, len(x.data)) for x in big], [(0, CHUNK), (CHUNK, 5)],
+               "cp in writes a file in chunks with offsets (each fits gRPC's default 4 MiB)")
+        tap_is((big[0].WhichOneof("mode_present"), big[0].mode, big[1].WhichOneof("mode_present")), ("mode", 0o604, None),
+               "cp in sends the mode with the first chunk")
+        ln = w.get("/tmp/src/ln", [None])[0]
+        tap(ln is not None and ln.type == pb.FILE_TYPE_SYMLINK and ln.link_target == "big", "cp in sends a link as a link")
+        r = cli("cp", "a", "b")
+        tap(r.returncode == 2 and "exactly one" in r.stderr, "cp needs exactly one CONTAINER:PATH", r.stderr)
         # --- events ------------------------------------------------------------------
         reset()
         t = 1_750_000_000_123_456

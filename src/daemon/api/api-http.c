@@ -65,7 +65,7 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[4];
+        RouteQuery query[5];
         const char *defaults; /* JSON object */
         /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
          * with a message for the client. */
@@ -91,9 +91,18 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
+        { "GET", "/containers/:container_id/files", "ReadFile",
+          { { "path", "path" }, { "offset", "offset" }, { "length", "length" } } },
+        { "PUT", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "POST", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "GET", "/containers/:container_id/files/list", "ListFiles",
+          { { "path", "path" }, { "recursive", "recursive" }, { "follow_symlinks", "follow_symlinks" },
+            { "max_entries", "max_entries" }, { "skip", "skip" } } },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
+        { "GET", "/volumes/:name/inspect", "InspectVolume" },
+        { "POST", "/volumes/prune", "PruneVolumes" },
         { "DELETE", "/volumes/:name", "RemoveVolume", { { "force", "force" } } },
         { "GET", "/images", "ListImages" },
         { "POST", "/images", "ImportImage" },

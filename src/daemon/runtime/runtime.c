@@ -8,6 +8,7 @@
  * previous quiltd spawned), and the monitor's exit.json says how the container ended. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@
 #include "runtime-internal.h"
 #include "store.h"
 #include "time-util.h"
+#include "store-volumes.h"
+#include "strv.h"
+#include "volume-store.h"
 
 /* Report lines come before exit notifications of the same iteration: a container that
  * ran and exited at once must still be seen as having run. */
@@ -638,27 +642,74 @@ kill_monitor:
         return k;
 }
 
-int runtime_create(Runtime *r, const ContainerRecord *record, bool remove_on_failure, RuntimeCallback callback,
-                   void *userdata) {
+/* The row, its "created" event, the mounts and the volumes created on first use: all or
+ * nothing. */
+static int runtime_insert(Runtime *r, const ContainerRecord *record, const ContainerMount *mounts,
+                          size_t n_mounts, char **attributes, StoredEvent *ret_created) {
         Store *store = r->manager->store;
         _cleanup_(store_rollbackp) Store *tx = NULL;
-        char *attributes[] = { "image", record->image, NULL };
-        StoredEvent created;
+        _cleanup_strv_free_ char **created = NULL;
+        size_t n_created = 0;
         int k;
 
-        /* The row, its address and its "created" event together, or none of them. */
+        created = new0(char *, n_mounts + 1);
+        if (!created)
+                return -ENOMEM;
+
+        /* The row, its address, its mounts and its "created" event together, or none. */
         k = store_begin(store);
         if (k < 0)
                 return k;
         tx = store;
+
         k = store_container_insert(store, record);
         if (k < 0)
                 return k;
         k = network_allocate_container(r->manager->network, record);
         if (k < 0)
-                return k;
-        (void) manager_event_append(r->manager, EVENT_CREATED, record->id, record->name, attributes, &created);
+                goto undo;
+
+        for (size_t i = 0; i < n_mounts; i++) {
+                bool was_created;
+
+                if (mounts[i].type != CONTAINER_MOUNT_VOLUME)
+                        continue;
+                k = volume_store_ensure(r->manager->volumes, mounts[i].source, &was_created);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to create volume %s: %m", mounts[i].source);
+                        goto undo;
+                }
+                if (was_created && !(created[n_created++] = strdup(mounts[i].source))) {
+                        k = -ENOMEM;
+                        goto undo;
+                }
+        }
+
+        k = store_container_mounts_insert(store, record->id, mounts, n_mounts);
+        if (k < 0)
+                goto undo;
+        (void) manager_event_append(r->manager, EVENT_CREATED, record->id, record->name, attributes, ret_created);
         k = store_commit(TAKE_PTR(tx));
+        if (k < 0)
+                goto undo;
+        return 0;
+
+undo:
+        if (tx)
+                store_rollback(TAKE_PTR(tx));
+        for (size_t i = 0; i < n_created; i++)
+                volume_store_forget_created(r->manager->volumes, created[i]);
+        return k;
+}
+
+int runtime_create(Runtime *r, const ContainerRecord *record, const ContainerMount *mounts, size_t n_mounts,
+                   bool remove_on_failure, RuntimeCallback callback, void *userdata) {
+        /* The event borrows these until it is delivered. */
+        char *attributes[] = { "image", record->image, NULL };
+        StoredEvent created;
+        int k;
+
+        k = runtime_insert(r, record, mounts, n_mounts, attributes, &created);
         if (k < 0)
                 return k;
         manager_event_deliver(r->manager, &created);
@@ -884,6 +935,35 @@ int runtime_reconcile(Runtime *r) {
 
         container_record_array_free(records, n);
         network_end_reconcile(r->manager->network);
+        return 0;
+}
+
+/* ---- inside a running container ---------------------------------------------------- */
+
+int runtime_open_root(Runtime *r, const char *id, int *ret_fd) {
+        Container *c = runtime_find(r, id);
+        char path[64];
+        int fd;
+
+        if (!c)
+                return -ESRCH;
+        if (c->state != CONTAINER_RUNNING)
+                return -EBUSY;
+        if (c->init_pidfd < 0)
+                return -ESRCH;
+
+        /* The container's mounts exist only in its mount namespace; its init's root is the
+         * way in. Opened by pid, then checked through the pidfd, which names the process we
+         * started: a pid reused by someone else since would fail the check. */
+        (void) snprintf(path, sizeof path, "/proc/%d/root", (int) c->init_pid);
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        if (pidfd_signal(c->init_pidfd, 0) < 0) {
+                safe_close(fd);
+                return -ESRCH;
+        }
+        *ret_fd = fd;
         return 0;
 }
 

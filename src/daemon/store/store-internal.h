@@ -63,6 +63,22 @@ int store_exec(Store *s, const char *sql);
 int store_column_strdup(sqlite3_stmt *stmt, int column, char **ret);
 bool store_column_is_null(sqlite3_stmt *stmt, int column);
 
+/* store-json.c: string lists as JSON. argv-like lists are arrays; an environment
+ * ("KEY=VALUE" entries) and key, value, ... pairs (labels) are objects. NULL on OOM. */
+char *store_json_array(char **l);
+char *store_json_env(char **env);
+char *store_json_pairs(char **pairs);
+
+typedef enum StoreJsonShape {
+        STORE_JSON_ARRAY, /* an array of strings */
+        STORE_JSON_ENV,   /* an object, as "KEY=VALUE" strings */
+        STORE_JSON_PAIRS, /* an object, as key, value, ... */
+} StoreJsonShape;
+
+/* Reads a JSON column back into a NULL-terminated list; SQL NULL is an empty list.
+ * -EBADMSG for JSON of another shape. */
+int store_column_strv(sqlite3_stmt *stmt, int column, StoreJsonShape shape, char ***ret);
+
 /* store-migrations.c: upgrades the schema to the latest version. */
 int store_migrate(Store *s);
 

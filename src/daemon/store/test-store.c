@@ -5,9 +5,11 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "store-containers.h"
 #include "store-events.h"
 #include "store-internal.h"
 #include "store-network.h"
+#include "store-volumes.h"
 #include "store.h"
 #include "strv.h"
 #include "tests.h"
@@ -526,6 +528,98 @@ static void remove_tmpdir(void) {
         (void) rmdir(tmpdir);
 }
 
+static void test_volumes(void) {
+        _cleanup_free_ char *path = path_in_tmp("volumes.db");
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_strv_free_ char **users = NULL;
+        char *labels_a[] = { (char *) "team", (char *) "ml", (char *) "tier", (char *) "gold", NULL };
+        char *labels_b[] = { (char *) "team", (char *) "web", NULL };
+        char *opts[] = { (char *) "mode", (char *) "0700", NULL };
+        VolumeRow a = { .name = (char *) "a", .driver = (char *) "local", .labels = labels_a, .options = opts,
+                        .created_usec = 7 },
+                  b = { .name = (char *) "b", .labels = labels_b };
+        VolumeRow *rows = NULL, got = {};
+        size_t n = 0;
+        ContainerMount mounts[] = {
+                { .type = CONTAINER_MOUNT_VOLUME, .source = (char *) "a", .subpath = (char *) "sub",
+                  .target = (char *) "/data", .readonly = true },
+                { .type = CONTAINER_MOUNT_BIND, .source = (char *) "/srv", .target = (char *) "/srv" },
+                { .type = CONTAINER_MOUNT_TMPFS, .target = (char *) "/tmp", .size = 1 << 20, .mode = 01777 },
+        };
+        ContainerMount *m = NULL;
+        ContainerRecord c = { .id = (char *) "00000000-0000-4000-8000-00000000cccc", .name = (char *) "user",
+                              .image = (char *) "minimal", .state = CONTAINER_EXITED };
+
+        is_int(store_open(path, &s), 0, "open a fresh database for volumes");
+        if (!s)
+                return;
+        is_int(store_volume_insert(s, &a), 0, "insert volume a");
+        is_int(store_volume_insert(s, &b), 0, "insert volume b (default driver)");
+        is_int(store_volume_insert(s, &a), -EEXIST, "a duplicate name is -EEXIST");
+        is_int(store_volume_get(s, "a", &got), 0, "get a");
+        ok(streq_ptr(got.driver, "local") && got.created_usec == 7 && strv_length(got.labels) == 4 &&
+                   strv_length(got.options) == 2,
+           "a's driver, time, labels and options");
+        volume_row_done(&got);
+        is_int(store_volume_get(s, "nope", NULL), -ENOENT, "an unknown volume is -ENOENT");
+
+        is_int(store_volume_list(s, NULL, false, &rows, &n), 0, "list all");
+        ok(n == 2 && streq(rows[0].name, "a") && streq(rows[1].name, "b"), "both, by name");
+        volume_row_array_free(rows, n);
+
+        {
+                char *f[] = { (char *) "team", (char *) "ml", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team=ml");
+                ok(n == 1 && streq(rows[0].name, "a"), "only a");
+                volume_row_array_free(rows, n);
+        }
+        {
+                char *f[] = { (char *) "team", (char *) "", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team (any value)");
+                is_int(n, 2, "both have the key");
+                volume_row_array_free(rows, n);
+        }
+        {
+                char *f[] = { (char *) "team", (char *) "ml", (char *) "tier", (char *) "silver", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team=ml tier=silver");
+                is_int(n, 0, "all filters must match");
+                volume_row_array_free(rows, n);
+        }
+        {
+                /* What string-built SQL would have run. */
+                char *f[] = { (char *) "x') OR 1=1 --", (char *) "' OR '1'='1", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "an injection attempt is just a filter");
+                is_int(n, 0, "... that matches nothing");
+                volume_row_array_free(rows, n);
+        }
+
+        ok(store_container_insert(s, &c) >= 0, "insert a container");
+        is_int(store_container_mounts_insert(s, c.id, mounts, ELEMENTSOF(mounts)), 0, "insert its mounts");
+        is_int(store_container_mounts_get(s, c.id, &m, &n), 0, "read them back");
+        ok(n == 3 && m[0].type == CONTAINER_MOUNT_VOLUME && streq(m[0].source, "a") && streq(m[0].subpath, "sub") &&
+                   m[0].readonly && m[1].type == CONTAINER_MOUNT_BIND && !m[1].subpath &&
+                   m[2].type == CONTAINER_MOUNT_TMPFS && !m[2].source && m[2].size == 1 << 20 && m[2].mode == 01777,
+           "mounts round-trip in order");
+        container_mount_array_free(m, n);
+        is_int(store_container_mounts_insert(s, c.id, mounts, 1), -EEXIST, "a second mount list is refused");
+
+        is_int(store_volume_users(s, "a", &users), 0, "users of a");
+        ok(strv_length(users) == 1 && streq(users[0], "user"), "the container mounts a");
+        users = strv_free(users);
+        is_int(store_volume_users(s, "b", &users), 0, "users of b");
+        is_int(strv_length(users), 0, "nobody mounts b");
+
+        is_int(store_volume_list(s, NULL, true, &rows, &n), 0, "list unused");
+        ok(n == 1 && streq(rows[0].name, "b"), "only b is unused");
+        volume_row_array_free(rows, n);
+
+        is_int(store_container_delete(s, c.id), 0, "delete the container");
+        is_int(query_int(s->db, "SELECT count(*) FROM container_mounts"), 0, "its mounts went with it");
+        is_int(store_volume_get(s, "a", NULL), 0, "the volume stays");
+        is_int(store_volume_delete(s, "a"), 0, "delete a");
+        is_int(store_volume_delete(s, "a"), -ENOENT, "deleting again is -ENOENT");
+}
+
 /* The event log: cursors only grow, also once old events are pruned; attributes round
  * trip; a list is a cursor range, oldest first. */
 static void test_events(void) {
@@ -690,6 +784,7 @@ int main(void) {
         test_foreign_database();
         test_migration_is_atomic();
         test_bad_paths();
+        test_volumes();
         test_events();
         test_network();
 
