@@ -99,21 +99,21 @@ static bool reply_unsuccessful(const ProtobufCMessage *reply, const char **ret_m
         return true;
 }
 
-int cli_client(Cli *cli, QuiltClient **ret) {
+static int cli_connect(Cli *cli) {
         int r;
 
-        if (!cli->client) {
-                r = quilt_client_new(cli->host, cli->token, &cli->client);
-                if (r == -EINVAL)
-                        return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)",
-                                         cli->host);
-                if (r < 0)
-                        return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
-        }
-        *ret = cli->client;
+        if (cli->client)
+                return 0;
+
+        r = quilt_client_new(cli->host, cli->token, &cli->client);
+        if (r == -EINVAL)
+                return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)", cli->host);
+        if (r < 0)
+                return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
         return 0;
 }
 
+/* Prints a call's error status, the same way for unary calls and streams. */
 int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
         const char *name = quilt_status_code_to_string(code);
 
@@ -133,20 +133,47 @@ int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
         return CLI_EXIT_FAILURE;
 }
 
+int cli_stream_open(Cli *cli, const char *method, const ProtobufCMessage *request, QuiltStream **ret) {
+        int r;
+
+        r = cli_connect(cli);
+        if (r != 0)
+                return r;
+        r = quilt_client_stream_open(cli->client, method, request, ret);
+        if (r < 0)
+                return cli_fail(cli, "calling %s: %s", method, strerror(-r));
+        return 0;
+}
+
+int cli_stream_recv(Cli *cli, QuiltStream *s, uint64_t timeout_usec, ProtobufCMessage **ret) {
+        QuiltStatusCode code;
+        const char *message;
+        int r;
+
+        r = quilt_client_stream_recv(s, NULL, timeout_usec, ret);
+        if (r >= 0 || r == -ETIMEDOUT)
+                return r;
+        if (r != -EREMOTEIO) {
+                (void) cli_fail(cli, "reading the stream: %s", strerror(-r));
+                return -CLI_EXIT_FAILURE;
+        }
+        quilt_client_stream_status(s, &code, &message);
+        return -cli_report_status(cli, code, message);
+}
+
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
              ProtobufCMessage **ret_reply) {
         _cleanup_free_ char *message = NULL;
         _cleanup_reply_ ProtobufCMessage *reply = NULL;
         QuiltStatusCode code = QUILT_STATUS_UNKNOWN;
-        QuiltClient *client;
         const char *unsuccessful;
         int r;
 
-        r = cli_client(cli, &client);
+        r = cli_connect(cli);
         if (r != 0)
                 return r;
 
-        r = quilt_client_call(client, method, request, cli->timeout_usec, &reply, &code, &message);
+        r = quilt_client_call(cli->client, method, request, cli->timeout_usec, &reply, &code, &message);
         if (r < 0)
                 return cli_fail(cli, "calling %s: %s", method, strerror(-r));
 

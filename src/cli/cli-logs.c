@@ -134,17 +134,13 @@ static int logs_unary(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPr
  * quiltd predates it. */
 static int logs_stream(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPrinter *printer) {
         QuiltStream *stream = NULL;
-        QuiltClient *client;
         ProtobufCMessage *m;
         bool any = false;
         int r;
 
-        r = cli_client(cli, &client);
+        r = cli_stream_open(cli, "StreamContainerLogs", &req->base, &stream);
         if (r != 0)
                 return r;
-        r = quilt_client_stream_open(client, "StreamContainerLogs", &req->base, &stream);
-        if (r < 0)
-                return cli_fail(cli, "cannot call StreamContainerLogs: %s", strerror(-r));
 
         /* Each message is a chunk of entries. */
         while ((r = quilt_client_stream_recv(stream, NULL, 0, &m)) > 0) {

@@ -30,6 +30,12 @@
  *                                           container.log.1 beyond this; K, M, G; 0 = never)
  *
  *   [Network]
+ *   Bridge=quilt0                          (the bridge containers are attached to)
+ *   Subnet=10.42.0.0/16                    (IPv4, /8 to /30; the first address is the
+ *                                           gateway, see ip-util.h)
+ *   ContainerAPIAccess=no                  (yes: containers may connect to quiltd's TCP
+ *                                           listeners on the gateway address, for nested
+ *                                           use; no: Quilt's firewall drops that)
  *   DNSPort=53                             (the DNS server's port on the bridge address)
  *   DNSUpstream=                           (where names that are not containers' go:
  *                                           "IP" or "IP:PORT", "[IPv6]:PORT", several
@@ -43,6 +49,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "ip-util.h"
 #include "macro.h"
 
 #define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
@@ -83,6 +90,9 @@ typedef struct QuiltConfig {
 
         QuiltLogDriver log_driver;
         uint64_t log_max_file_size; /* bytes; 0 = never rotate */
+        char *bridge;
+        Ipv4Subnet subnet;
+        bool container_api_access;
         uint16_t dns_port;
         char **dns_upstreams; /* NULL: the host's /etc/resolv.conf */
 } QuiltConfig;
@@ -111,6 +121,9 @@ QuiltLogDriver quilt_log_driver_from_string(const char *s); /* _QUILT_LOG_DRIVER
 /* "4096", "512K", "8M", "1G" (powers of 1024, case-insensitive, an optional "B" after the
  * unit) → bytes. -EINVAL when malformed, -ERANGE on overflow. */
 int parse_size_bytes(const char *s, uint64_t *ret);
+
+/* "yes", "true", "on", "1" / "no", "false", "off", "0". -EINVAL otherwise. */
+int parse_boolean(const char *s);
 
 /* "30", "30s", "500ms", "2min" or "2m", "1h 30min", "1d", "0" → µs (systemd's units). -EINVAL when malformed, -ERANGE on overflow. */
 int parse_duration_usec(const char *s, uint64_t *ret);

@@ -43,7 +43,9 @@
  *
  * A suspended connection is not polled by MHD, so a client that goes away would not be
  * noticed; while a call is in flight we watch the connection's socket for EPOLLRDHUP
- * ourselves and cancel the call (on_cancel) when the peer hangs up. */
+ * ourselves and cancel the call (on_cancel) when the peer hangs up. EPOLLRDHUP is also
+ * what a client that only shut down its sending side looks like; HTTP/1.1 clients do not
+ * do that while they wait for a response, so it is taken as the client going away. */
 
 #define BODY_MAX               (16U * 1024U * 1024U)
 #define CONNECTION_TIMEOUT_SEC 60U
@@ -66,9 +68,14 @@ typedef struct Route {
         const char *pattern;
         const char *rpc;
         RouteQuery query[6];
-        const char *defaults;   /* JSON object */
+        const char *defaults; /* JSON object */
+        /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
+         * with a message for the client. */
+        int (*compat)(json_t *body, char **ret_error);
         const char *follow_rpc; /* with "?follow=1" (or true): this server-streaming RPC instead */
 } Route;
+
+static int exec_body_compat(json_t *body, char **ret_error);
 
 /* One route per line reads best as a table. */
 /* clang-format off */
@@ -85,21 +92,133 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/stop", "StopContainer", { { "timeout", "timeout_seconds" } } },
         { "POST", "/containers/:container_id/kill", "KillContainer", { { "signal", "signal" } } },
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
-        { "POST", "/containers/:container_id/exec", "ExecContainer" },
+        { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs",
           { { "tail", "tail" }, { "since", "since_usec" }, { "until", "until_usec" }, { "stream", "streams" },
-            { "follow", "follow" } }, NULL, "StreamContainerLogs" },
+            { "follow", "follow" } }, NULL, NULL, "StreamContainerLogs" },
+        { "GET", "/containers/:container_id/files", "ReadFile",
+          { { "path", "path" }, { "offset", "offset" }, { "length", "length" } } },
+        { "PUT", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "POST", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "GET", "/containers/:container_id/files/list", "ListFiles",
+          { { "path", "path" }, { "recursive", "recursive" }, { "follow_symlinks", "follow_symlinks" },
+            { "max_entries", "max_entries" }, { "skip", "skip" } } },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
+        { "GET", "/volumes/:name/inspect", "InspectVolume" },
+        { "POST", "/volumes/prune", "PruneVolumes" },
         { "DELETE", "/volumes/:name", "RemoveVolume", { { "force", "force" } } },
         { "GET", "/images", "ListImages" },
         { "POST", "/images", "ImportImage" },
         { "DELETE", "/images/:name", "RemoveImage" },
         { "GET", "/network/allocations", "ListNetworkAllocations" },
+        { "GET", "/containers/:container_id/network", "GetContainerNetwork" },
+        { "POST", "/admin/network/cleanup", "ComprehensiveNetworkCleanup" },
         { "GET", "/dns/entries", "ListDnsEntries" },
+        /* streams/events: NDJSON */
+        { "GET", "/events", "StreamEvents",
+          { { "since", "since" }, { "type", "event_types" }, { "container", "container_ids" }, { "until_now", "until_now" } } },
 };
 /* clang-format on */
+
+/* The SDK's exec body: "command" may be a shell line (run with sh -c), {"cmd_b64": <base64
+ * shell line>} or {"parts_b64": [<base64 argv word>, ...]}, besides the argv array of the
+ * message; "workdir" and "capture" are its short names. Rewritten into the message's shape. */
+static int base64_decode_json(const json_t *v, json_t **ret) {
+        static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ char *out = NULL;
+        const char *in;
+        size_t len, n = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+
+        if (!json_is_string(v))
+                return -EINVAL;
+        in = json_string_value(v);
+        len = json_string_length(v);
+        out = malloc(len / 4 * 3 + 4);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                const char *p;
+
+                if (in[i] == '=' || in[i] == '\n' || in[i] == '\r')
+                        continue;
+                /* The URL-safe alphabet too. */
+                p = strchr(table, in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i]);
+                if (!p || !in[i])
+                        return -EINVAL;
+                acc = (acc << 6) | (uint32_t) (p - table);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[n++] = (char) ((acc >> bits) & 0xff);
+                }
+        }
+        if (memchr(out, 0, n))
+                return -EINVAL; /* an argv word cannot hold NUL */
+        *ret = json_stringn(out, n);
+        return *ret ? 0 : -EINVAL; /* not UTF-8 */
+}
+
+static json_t *shell_argv(json_t *line) {
+        return json_pack("[s, s, o]", "/bin/sh", "-c", line);
+}
+
+static int exec_body_compat(json_t *body, char **ret_error) {
+        json_t *command = json_object_get(body, "command"), *argv = NULL, *v;
+        int r;
+
+        if (!json_object_get(body, "working_directory") && !json_object_get(body, "workingDirectory") &&
+            (v = json_object_get(body, "workdir")) && json_object_set(body, "working_directory", v) < 0)
+                return -ENOMEM;
+        (void) json_object_del(body, "workdir");
+        if ((v = json_object_get(body, "capture")) && json_object_set(body, "capture_output", v) < 0)
+                return -ENOMEM;
+        (void) json_object_del(body, "capture");
+
+        if (json_is_string(command))
+                argv = shell_argv(json_incref(command));
+        else if (json_is_object(command) && (v = json_object_get(command, "cmd_b64"))) {
+                json_t *line;
+
+                r = base64_decode_json(v, &line);
+                if (r == -EINVAL) {
+                        *ret_error = strdup("command.cmd_b64: not base64 of a UTF-8 shell line");
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+                argv = shell_argv(line);
+        } else if (json_is_object(command) && (v = json_object_get(command, "parts_b64"))) {
+                size_t i;
+                json_t *part;
+
+                argv = json_array();
+                if (!argv || !json_is_array(v)) {
+                        json_decref(argv);
+                        *ret_error = strdup("command.parts_b64: expected an array of base64 strings");
+                        return -EINVAL;
+                }
+                json_array_foreach(v, i, part) {
+                        json_t *word;
+
+                        r = base64_decode_json(part, &word);
+                        if (r < 0 || json_array_append_new(argv, word) < 0) {
+                                json_decref(argv);
+                                if (asprintf(ret_error, "command.parts_b64[%zu]: not base64 of a UTF-8 word", i) < 0)
+                                        *ret_error = NULL;
+                                return -EINVAL;
+                        }
+                }
+        } else
+                return 0;
+
+        if (!argv)
+                return -ENOMEM;
+        return json_object_set_new(body, "command", argv) < 0 ? -ENOMEM : 0;
+}
 
 #define ROUTE_PARAMS_MAX 4
 
@@ -606,46 +725,9 @@ static void lower_camel_case(const char *name, char *buf, size_t size) {
         buf[n] = 0;
 }
 
-/* One URL string as the JSON value of field f; NULL after setting the request's error. */
-static json_t *url_value_to_json(HttpRequest *req, const ProtobufCFieldDescriptor *f, const char *value) {
-        json_t *v;
-
-        switch (f->type) {
-        case PROTOBUF_C_TYPE_BOOL:
-                if (streq(value, "true") || streq(value, "1") || streq(value, ""))
-                        return json_true();
-                if (streq(value, "false") || streq(value, "0"))
-                        return json_false();
-                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
-                                   "%s: expected true or false, got '%s'", f->name, value);
-                return NULL;
-        case PROTOBUF_C_TYPE_STRING:
-        case PROTOBUF_C_TYPE_ENUM:
-        case PROTOBUF_C_TYPE_BYTES:
-                v = json_string(value);
-                break;
-        default: {
-                /* Numbers: let the converter range-check; a non-number stays a string and is
-                 * reported by it with the field's name. */
-                char *end;
-                long long ll;
-
-                errno = 0;
-                ll = strtoll(value, &end, 10);
-                v = errno == 0 && *value && *end == 0 ? json_integer(ll) : json_string(value);
-        }
-        }
-        if (!v)
-                /* json_string() refuses invalid UTF-8. */
-                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
-                                   "%s: invalid value in URL", f->name);
-        return v;
-}
-
 /* Sets a request field from a URL string, typed by the request message's descriptor, so
- * that "?force=true" becomes a JSON boolean and a path segment a string; a repeated field
- * takes a comma-separated list ("?stream=stdout,stderr"). The spelling is snake_case; a
- * camelCase spelling of the same field in the body is dropped. */
+ * that "?force=true" becomes a JSON boolean and a path segment a string. The spelling is
+ * snake_case; a camelCase spelling of the same field in the body is dropped. */
 static int request_json_set(HttpRequest *req, json_t *j, const char *field, size_t field_len,
                             const char *value, bool overwrite) {
         const ProtobufCMessageDescriptor *d = req->method->descriptor->input;
@@ -673,26 +755,66 @@ static int request_json_set(HttpRequest *req, json_t *j, const char *field, size
                 return 0;
 
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-                _cleanup_free_ char *copy = strdup(value);
-                char *save = NULL;
-
-                v = json_array();
-                if (!copy || !v) {
-                        json_decref(v);
-                        return -ENOMEM;
+                /* "?type=died,stopped": a list of strings. */
+                if (f->type != PROTOBUF_C_TYPE_STRING) {
+                        log_error("BUG: route %s maps a URL parameter onto repeated non-string field '%s'.",
+                                  req->route->pattern, name);
+                        return -EINVAL;
                 }
-                for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-                        json_t *e = url_value_to_json(req, f, p);
+                v = json_array();
+                if (!v)
+                        return -ENOMEM;
+                for (const char *p = value; *p;) {
+                        size_t n = strcspn(p, ",");
+                        _cleanup_free_ char *item = strndup(p, n);
 
-                        if (!e || json_array_append_new(v, e) < 0) {
+                        if (!item || json_array_append_new(v, json_string(item)) < 0) {
                                 json_decref(v);
+                                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                                   "%s: invalid value in URL", name);
                                 return -EINVAL;
                         }
+                        p += n;
+                        if (*p == ',')
+                                p++;
                 }
-        } else {
-                v = url_value_to_json(req, f, value);
-                if (!v)
+                (void) json_object_del(j, camel);
+                return json_object_set_new(j, name, v) < 0 ? -ENOMEM : 0;
+        }
+
+        switch (f->type) {
+        case PROTOBUF_C_TYPE_BOOL:
+                if (streq(value, "true") || streq(value, "1") || streq(value, ""))
+                        v = json_true();
+                else if (streq(value, "false") || streq(value, "0"))
+                        v = json_false();
+                else {
+                        request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                           "%s: expected true or false, got '%s'", name, value);
                         return -EINVAL;
+                }
+                break;
+        case PROTOBUF_C_TYPE_STRING:
+        case PROTOBUF_C_TYPE_ENUM:
+        case PROTOBUF_C_TYPE_BYTES:
+                v = json_string(value);
+                break;
+        default: {
+                /* Numbers: let the converter range-check; a non-number stays a string and is
+                 * reported by it with the field's name. */
+                char *end;
+                long long ll;
+
+                errno = 0;
+                ll = strtoll(value, &end, 10);
+                v = errno == 0 && *value && *end == 0 ? json_integer(ll) : json_string(value);
+        }
+        }
+        if (!v) {
+                /* json_string() refuses invalid UTF-8. */
+                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                   "%s: invalid value in URL", name);
+                return -EINVAL;
         }
 
         (void) json_object_del(j, camel);
@@ -723,6 +845,19 @@ static int request_build_json(HttpRequest *req, json_t **ret) {
         /* Not an object: the converter says so ("expected an object, got array"). */
         if (req->route && json_is_object(j)) {
                 const Route *route = req->route;
+
+                if (route->compat) {
+                        _cleanup_free_ char *message = NULL;
+
+                        r = route->compat(j, &message);
+                        if (r == -EINVAL) {
+                                request_set_error(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                                  message ?: "invalid request");
+                                return r;
+                        }
+                        if (r < 0)
+                                return r;
+                }
 
                 if (route->defaults) {
                         json_auto_t *defaults = json_loads(route->defaults, 0, NULL);
