@@ -50,3 +50,27 @@ int pidfd_open_pid(pid_t pid) {
 int pidfd_signal(int pidfd, int sig) {
         return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
+
+int pidfd_get_pid(int pidfd, pid_t *ret) {
+        _cleanup_free_ char *info = NULL;
+        char path[64];
+        const char *p;
+        int pid, r;
+
+        (void) snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+        r = read_full_file(path, &info, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(info, "\nPid:");
+        if (!p || sscanf(p + 5, "%d", &pid) != 1)
+                return -ENOTTY; /* not a pidfd */
+        if (pid <= 0)
+                return -ESRCH; /* -1: exited (0: in a pid namespace we cannot see) */
+        *ret = (pid_t) pid;
+        return 0;
+}
+
+int pidfd_get_fd(int pidfd, int targetfd) {
+        int fd = (int) syscall(SYS_pidfd_getfd, pidfd, targetfd, 0);
+        return fd < 0 ? -errno : fd;
+}

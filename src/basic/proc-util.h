@@ -12,3 +12,9 @@ int pid_get_start_time(pid_t pid, uint64_t *ret);
 /* pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 wraps but older ones do not. */
 int pidfd_open_pid(pid_t pid);
 int pidfd_signal(int pidfd, int sig);
+
+/* The pid a pidfd refers to, from /proc/self/fdinfo; -ESRCH once the process is gone. */
+int pidfd_get_pid(int pidfd, pid_t *ret);
+
+/* pidfd_getfd(2): a duplicate (close-on-exec) of fd number targetfd of the process. */
+int pidfd_get_fd(int pidfd, int targetfd);

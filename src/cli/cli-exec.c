@@ -13,7 +13,9 @@ static const char exec_usage[] =
         "       quilt exec [OPTIONS] CONTAINER -c SHELL-LINE [-c MORE...]\n"
         "\n"
         "Run COMMAND in a running container, print its output and exit with its exit\n"
-        "status. COMMAND's argv is passed exactly as given. Options may come before or\n"
+        "status (128+N when killed by signal N, 124 after --timeout, 125 when it could\n"
+        "not be started, 126/127 when it is not executable/not found). COMMAND's argv\n"
+        "is passed exactly as given. Options may come before or\n"
         "after CONTAINER; the first argument after CONTAINER that is not an option, or\n"
         "everything after \"--\", is the command.\n"
         "\n"
@@ -25,22 +27,31 @@ static const char exec_usage[] =
         "  -w, --workdir DIR      run in DIR (alias: --working-directory)\n"
         "  -u, --user UID[:GID]   run as this user\n"
         "  -i, --interactive      pass standard input to the command\n"
-        "  -t, --tty              allocate a terminal\n"
-        "      --timeout DURATION kill the command after DURATION\n"
-        "  -d, --detach           do not wait for the command\n"
+        "  -t, --tty              run it on a terminal (with -i: an interactive session)\n"
+        "      --timeout DURATION kill the command and everything it started after\n"
+        "                         DURATION (e.g. 30s, 500ms); quilt exec then exits 124\n"
+        "  -d, --detach           start it in the background, print its pid; its output\n"
+        "                         goes to the container's log\n"
         "      --capture-output   accepted for compatibility; output is always shown\n"
         "  -n, --by-name          CONTAINER is a name (accepted for compatibility)\n"
         "      --json             print the reply (exit code, stdout, stderr) as JSON\n"
         "  -h, --help             show this help\n";
 
-/* The command's status as ours: signals (reported as negative numbers by the original)
- * become 128+N like in a shell, and out-of-range values must not wrap to success. */
-static int exit_status_of(int32_t code) {
-        if (code >= 0 && code <= 255)
-                return code;
-        if (code < 0 && code >= -64)
-                return 128 - code;
-        return code > 255 ? 255 : CLI_EXIT_FAILURE;
+/* How quilt exec ends when the command did not: as coreutils' timeout(1). */
+#define CLI_EXIT_EXEC_TIMEOUT 124
+
+/* The command's status as ours: 128+N for signal N, as a shell reports it. */
+static int exit_status_of(const Quilt__ExecContainerResponse *reply) {
+        if (reply->timed_out)
+                return CLI_EXIT_EXEC_TIMEOUT;
+        if (reply->exit_signal > 0)
+                return 128 + (reply->exit_signal & 0x7f);
+        if (reply->exit_code >= 0 && reply->exit_code <= 255)
+                return reply->exit_code;
+        /* The original reported signals as negative numbers. */
+        if (reply->exit_code < 0 && reply->exit_code >= -64)
+                return 128 - reply->exit_code;
+        return reply->exit_code > 255 ? 255 : CLI_EXIT_FAILURE;
 }
 
 int cli_exec_run(Cli *cli, const Quilt__ExecContainerRequest *req, bool json) {
@@ -66,16 +77,57 @@ int cli_exec_run(Cli *cli, const Quilt__ExecContainerRequest *req, bool json) {
                 fwrite(strempty(reply->stdout), 1, strlen(strempty(reply->stdout)), stdout);
                 fflush(stdout);
                 fwrite(strempty(reply->stderr), 1, strlen(strempty(reply->stderr)), stderr);
+                if (req->detach && reply->success)
+                        printf("%i\n", reply->pid);
         }
 
-        /* success=false with exit status 0 means the command did not run at all. */
-        if (!reply->success && reply->exit_code == 0)
-                return cli_fail(cli, "%s", isempty(reply->error_message) ? "command failed" : reply->error_message);
-        /* Say why when the command itself said nothing (e.g. "command not found"). */
-        if (!json && !reply->success && !isempty(reply->error_message) && isempty(reply->stderr))
-                cli_fail(cli, "%s", reply->error_message);
+        if (reply->output_truncated)
+                cli_fail(cli, "the output was cut short: a reply carries at most 32 MiB");
 
-        return exit_status_of(reply->exit_code);
+        /* Not started (125-127), timed out, killed: say why; a plain non-zero exit status
+         * speaks for itself, as in a shell. */
+        if (!json && !reply->success && !isempty(reply->error_message) &&
+            (reply->timed_out || reply->exit_signal > 0 || reply->pid == 0))
+                cli_fail(cli, "%s", reply->error_message);
+        /* success=false with exit status 0 means the command did not run at all. */
+        if (!reply->success && reply->exit_code == 0 && !reply->timed_out && reply->exit_signal == 0) {
+                if (json)
+                        cli_fail(cli, "%s", isempty(reply->error_message) ? "command failed" : reply->error_message);
+                return CLI_EXIT_FAILURE;
+        }
+
+        return exit_status_of(reply);
+}
+
+/* Standard input for -i without a terminal session: all of it, sent with the request. */
+static int read_stdin(Cli *cli, Arena *a, ProtobufCBinaryData *ret) {
+        size_t size = 0, allocated = 0;
+        uint8_t *buf = NULL;
+
+        for (;;) {
+                size_t n;
+
+                if (size == allocated) {
+                        uint8_t *b;
+
+                        allocated = MAX(allocated * 2, (size_t) 65536);
+                        b = arena_alloc0(a, allocated);
+                        if (!b)
+                                return cli_fail(cli, "out of memory");
+                        if (size > 0)
+                                memcpy(b, buf, size);
+                        buf = b;
+                }
+                n = fread(buf + size, 1, allocated - size, stdin);
+                size += n;
+                if (n == 0) {
+                        if (ferror(stdin))
+                                return cli_fail(cli, "cannot read standard input: %m");
+                        break;
+                }
+        }
+        *ret = (ProtobufCBinaryData) { .len = size, .data = buf };
+        return 0;
 }
 
 static char *join_fragments(Arena *a, char **fragments, size_t n) {
@@ -121,6 +173,7 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
         Quilt__ExecContainerRequest req = QUILT__EXEC_CONTAINER_REQUEST__INIT;
         _cleanup_arena_ Arena arena = {};
         const char *container = NULL, *unsupported = NULL;
+        bool interactive = false;
         char **fragments, *shell_cmd[3];
         size_t n_fragments = 0, key_len;
         const char *value;
@@ -189,21 +242,22 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
                         if (parse_user_spec(optarg) < 0)
                                 return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
                                                  optarg);
-                        unsupported = "--user";
+                        req.user = optarg;
                         break;
                 case 'i':
-                        unsupported = "--interactive";
+                        interactive = true;
                         break;
                 case 't':
-                        unsupported = "--tty";
+                        req.tty = true;
                         break;
                 case ARG_TIMEOUT:
-                        if (parse_duration_usec(optarg, &usec) < 0 || usec == 0)
+                        if (parse_duration_usec(optarg, &usec) < 0 || usec == 0 ||
+                            usec / USEC_PER_MSEC > UINT32_MAX)
                                 return cli_usage(cli, "invalid --timeout '%s' (expected a duration such as 30s)", optarg);
-                        unsupported = "--timeout";
+                        req.timeout_ms = (uint32_t) MAX(usec / USEC_PER_MSEC, (uint64_t) 1);
                         break;
                 case 'd':
-                        unsupported = "--detach";
+                        req.detach = true;
                         break;
                 case ARG_CAPTURE:
                         break;
@@ -247,8 +301,18 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
                 req.container_id = (char *) container;
         req.capture_output = true;
 
+        if (req.detach && (interactive || req.tty))
+                return cli_usage(cli, "--detach does not go with --interactive or --tty");
+        if (interactive && req.tty)
+                unsupported = "-it (a terminal session)";
         if (unsupported)
                 return cli_not_supported(cli, unsupported);
+
+        if (interactive) {
+                r = read_stdin(cli, &arena, &req.stdin);
+                if (r != 0)
+                        return r;
+        }
 
         return cli_exec_run(cli, &req, cli->json);
 }

@@ -6,8 +6,10 @@
 
 #include "api-grpc.h"
 #include "api-http.h"
+#include "api.h"
 #include "cgroup-backend.h"
 #include "dns-server.h"
+#include "events.h"
 #include "image-store.h"
 #include "network.h"
 #include "runtime.h"
@@ -138,6 +140,7 @@ Manager *manager_free(Manager *m) {
         dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
+        events_free(m->events);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -236,15 +239,19 @@ int manager_startup(Manager *m) {
         r = manager_setup_dns(m);
         if (r < 0)
                 return r;
+        /* Before the runtime: reconciling records the deaths that happened meanwhile. */
+        r = events_new(m, &m->events);
+        if (r < 0)
+                return log_oom();
 
         r = manager_setup_runtime(m);
         if (r < 0)
                 return r;
 
-        r = api_grpc_new(m, &m->grpc);
+        r = api_grpc_new(m, api_quilt_service(), &m->grpc);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the gRPC server: %m");
-        r = api_http_new(m, &m->http);
+        r = api_http_new(m, api_quilt_service(), &m->http);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP server: %m");
 

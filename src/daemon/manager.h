@@ -16,6 +16,7 @@ typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
 typedef struct DnsServer DnsServer;
+typedef struct Events Events;
 typedef struct ImageStore ImageStore;
 typedef struct Network Network;
 typedef struct Runtime Runtime;
@@ -25,6 +26,7 @@ typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
+        Events *events;
         ImageStore *images;
         CgroupBackend *cgroups;
         Network *network;

@@ -41,20 +41,3 @@ int read_small_file(const char *path, char *buf, size_t size) {
         buf[n] = '\0';
         return (int) n;
 }
-
-int loop_write(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}

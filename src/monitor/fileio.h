@@ -3,11 +3,11 @@
 
 #include <stddef.h>
 
+#include "fs-util.h" /* loop_write() */
+
 /* Writes s to an existing (kernel) file in one write(), as cgroupfs and procfs want. */
 int write_string_file(const char *path, const char *s);
 
 /* Reads up to size-1 bytes of a small file into buf, NUL-terminated. */
 int read_small_file(const char *path, char *buf, size_t size);
 
-/* Writes all of buf to fd, retrying after EINTR and short writes. */
-int loop_write(int fd, const void *buf, size_t n);

@@ -36,6 +36,10 @@ int init_fail(int error, const char *format, ...) {
         return -error;
 }
 
+const char *init_fail_message(void) {
+        return fail_message;
+}
+
 static void send_message(const char *prefix, const char *text) {
         char buf[INIT_MSG_MAX];
         int n;

@@ -52,6 +52,8 @@ _noreturn_ void init_main(const ContainerSpec *spec, int sync_fd, int stdout_fd,
 /* Records the first setup failure as "<what>: <strerror(error)>" for the "fail" report,
  * and returns -abs(error), in the manner of log_error_errno(). */
 int init_fail(int error, const char *format, ...) _printf_(2, 3);
+/* The first failure recorded by init_fail(), or "". */
+const char *init_fail_message(void);
 
 /* init-mounts.c: the root file system, /proc, /sys, /dev, masked and read-only paths,
  * pivot_root. Needs the new mount namespace. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -33,7 +34,9 @@ static int add_hierarchy(CgroupSet *s, char *leaf, bool unified) {
         return 0;
 }
 
-int cgroup_set_discover(CgroupSet *s, const char *leaf) {
+/* Every hierarchy where pid's cgroup path ends in "/<leaf>" (suffix NULL) or in
+ * "/<leaf>/<suffix>"; the leaf directories are recorded. */
+static int discover(CgroupSet *s, pid_t pid, const char *leaf, const char *suffix) {
         _cleanup_(cg_membership_done) CgroupMembership membership = {};
         _cleanup_(cg_mounts_done) CgroupMounts mounts = {};
         int r;
@@ -41,21 +44,31 @@ int cgroup_set_discover(CgroupSet *s, const char *leaf) {
         r = cg_mounts_read(&mounts);
         if (r < 0)
                 return log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
-        r = cg_membership_read(0, &membership);
+        r = cg_membership_read(pid, &membership);
         if (r < 0)
-                return log_error_errno(r, "Failed to read /proc/self/cgroup: %m");
+                return log_error_errno(r, "Failed to read /proc/%i/cgroup: %m", (int) (pid ?: getpid()));
 
         for (size_t i = 0; i < membership.n; i++) {
                 const CgroupMember *member = membership.members + i;
-                const char *last = strrchr(member->path, '/');
-                _cleanup_free_ char *dir = NULL;
+                _cleanup_free_ char *dir = NULL, *leaf_path = NULL;
                 const CgroupMount *mount;
+                char *last;
 
+                leaf_path = strdup(member->path);
+                if (!leaf_path)
+                        return log_oom();
+                if (suffix) {
+                        last = strrchr(leaf_path, '/');
+                        if (!last || !streq(last + 1, suffix))
+                                continue;
+                        *last = 0;
+                }
+                last = strrchr(leaf_path, '/');
                 if (!last || !streq(last + 1, leaf))
                         continue;
 
                 mount = cg_mounts_find_member(&mounts, member);
-                r = mount ? cg_mount_dir(mount, member->path, &dir) : -EXDEV;
+                r = mount ? cg_mount_dir(mount, leaf_path, &dir) : -EXDEV;
                 if (r == -EXDEV) {
                         log_warning("A cgroup hierarchy of %s is not mounted here, ignoring.", member->path);
                         continue;
@@ -68,9 +81,28 @@ int cgroup_set_discover(CgroupSet *s, const char *leaf) {
                         return r;
                 TAKE_PTR(dir);
         }
+        return 0;
+}
 
+int cgroup_set_discover(CgroupSet *s, const char *leaf) {
+        int r;
+
+        r = discover(s, 0, leaf, NULL);
+        if (r < 0)
+                return r;
         if (s->n_hierarchies == 0)
                 return log_error_errno(ENOENT, "The monitor is in no cgroup named %s.", leaf);
+        return 0;
+}
+
+int cgroup_set_discover_payload(CgroupSet *s, pid_t pid, const char *leaf) {
+        int r;
+
+        r = discover(s, pid, leaf, "payload");
+        if (r < 0)
+                return r;
+        if (s->n_hierarchies == 0)
+                return log_error_errno(ENOENT, "Process %i is in no cgroup %s/payload.", (int) pid, leaf);
         return 0;
 }
 
@@ -83,16 +115,17 @@ static char *child_path(const CgroupHierarchy *h, const char *child, const char 
 }
 
 /* A new v1 cpuset starts with no CPUs and no memory nodes, and a task cannot join it
- * until they are set: inherit the parent's. */
-static int cpuset_inherit(const CgroupHierarchy *h, const char *child) {
+ * until they are set: inherit the parent's. parent is "" for the leaf itself. */
+static int cpuset_inherit(const CgroupHierarchy *h, const char *parent, const char *child) {
         static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
         char buf[4096];
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *parent = NULL, *mine = child_path(h, child, files[i]);
+                _cleanup_free_ char *parent_file = NULL, *mine = NULL;
 
-                if (!mine || asprintf(&parent, "%s/%s", h->leaf, files[i]) < 0)
+                if (asprintf(&mine, "%s/%s%s%s/%s", h->leaf, parent, *parent ? "/" : "", child, files[i]) < 0 ||
+                    asprintf(&parent_file, "%s/%s%s%s", h->leaf, parent, *parent ? "/" : "", files[i]) < 0)
                         return log_oom();
                 r = read_small_file(mine, buf, sizeof buf);
                 if (r == -ENOENT)
@@ -101,9 +134,9 @@ static int cpuset_inherit(const CgroupHierarchy *h, const char *child) {
                         return log_error_errno(r, "Failed to read %s: %m", mine);
                 if (!isempty(buf) && !streq(buf, "\n"))
                         continue;
-                r = read_small_file(parent, buf, sizeof buf);
+                r = read_small_file(parent_file, buf, sizeof buf);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read %s: %m", parent);
+                        return log_error_errno(r, "Failed to read %s: %m", parent_file);
                 r = write_string_file(mine, buf);
                 if (r < 0)
                         return log_error_errno(r, "Failed to write %s: %m", mine);
@@ -163,7 +196,7 @@ int cgroup_set_enter_supervisor(CgroupSet *s) {
                                 return log_error_errno(errno, "Failed to create %s: %m", dir);
                         if (j == 1)
                                 h->payload_created = true;
-                        r = cpuset_inherit(h, children[j]);
+                        r = cpuset_inherit(h, "", children[j]);
                         if (r < 0)
                                 return r;
                 }
@@ -203,6 +236,143 @@ int cgroup_set_attach_payload(CgroupSet *s, pid_t pid) {
                         return r;
         }
         return 0;
+}
+
+/* payload/ or payload/<sub>. */
+static char *sub_path(const CgroupHierarchy *h, const char *sub) {
+        char *p;
+
+        if (asprintf(&p, "%s/payload%s%s", h->leaf, sub ? "/" : "", strempty(sub)) < 0)
+                return NULL;
+        return p;
+}
+
+void cgroup_join_done(CgroupJoin *j) {
+        for (int *fd = j->task_fds; fd && *fd >= 0; fd++)
+                safe_close(*fd);
+        j->task_fds = mfree(j->task_fds);
+        j->unified_dir_fd = safe_close(j->unified_dir_fd);
+        j->unified_procs_fd = safe_close(j->unified_procs_fd);
+}
+
+int cgroup_set_prepare_join(CgroupSet *s, const char *sub, CgroupJoin *ret) {
+        CgroupJoin j = { .unified_dir_fd = -EBADF, .unified_procs_fd = -EBADF };
+        size_t n = 0;
+        int r;
+
+        j.task_fds = new0(int, s->n_hierarchies + 1);
+        if (!j.task_fds)
+                return log_oom();
+        j.task_fds[0] = -EBADF;
+
+        for (size_t i = 0; i < s->n_hierarchies; i++) {
+                CgroupHierarchy *h = &s->hierarchies[i];
+                _cleanup_free_ char *dir = sub_path(h, sub), *file = NULL;
+
+                if (!dir) {
+                        r = log_oom();
+                        goto fail;
+                }
+                if (sub) {
+                        if (mkdir(dir, 0755) < 0) {
+                                r = log_error_errno(errno, "Failed to create %s: %m", dir);
+                                goto fail;
+                        }
+                        r = cpuset_inherit(h, "payload", sub);
+                        if (r < 0)
+                                goto fail;
+                }
+
+                /* Moving a process through cgroup.procs takes the kernel's global threadgroup
+                 * lock for writing, which waits for an RCU grace period (milliseconds). A
+                 * single thread moving itself through v1's "tasks" does not; the joining
+                 * child has one thread. On cgroup2 a child can be created in its cgroup. */
+                if (asprintf(&file, "%s/%s", dir, h->unified ? "cgroup.procs" : "tasks") < 0) {
+                        r = log_oom();
+                        goto fail;
+                }
+                if (h->unified) {
+                        j.unified_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        j.unified_procs_fd = open(file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                        if (j.unified_dir_fd < 0 || j.unified_procs_fd < 0) {
+                                r = log_error_errno(errno, "Failed to open %s: %m", dir);
+                                goto fail;
+                        }
+                        continue;
+                }
+                j.task_fds[n] = open(file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (j.task_fds[n] < 0) {
+                        r = log_error_errno(errno, "Failed to open %s: %m", file);
+                        goto fail;
+                }
+                j.task_fds[++n] = -EBADF;
+        }
+        *ret = j;
+        return 0;
+
+fail:
+        cgroup_join_done(&j);
+        if (sub)
+                (void) cgroup_set_remove_sub(s, sub);
+        return r;
+}
+
+/* The hierarchy to kill in: every hierarchy holds all of the processes, and cgroup2 has
+ * cgroup.kill. */
+static const CgroupHierarchy *kill_hierarchy(const CgroupSet *s) {
+        const CgroupHierarchy *h = NULL;
+
+        for (size_t i = 0; i < s->n_hierarchies; i++)
+                if (!h || s->hierarchies[i].unified)
+                        h = &s->hierarchies[i];
+        return h;
+}
+
+int cgroup_set_kill_sub(CgroupSet *s, const char *sub) {
+        const CgroupHierarchy *h = kill_hierarchy(s);
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (!h)
+                return 0;
+        dir = sub_path(h, sub);
+        if (!dir)
+                return log_oom();
+        r = cg_kill_tree(dir, SIGKILL);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to kill the processes in %s: %m", dir);
+        return 0;
+}
+
+int cgroup_set_remove_sub(CgroupSet *s, const char *sub) {
+        int ret = 0;
+
+        for (size_t i = 0; i < s->n_hierarchies; i++) {
+                _cleanup_free_ char *payload = sub_path(&s->hierarchies[i], NULL),
+                                    *dir = sub_path(&s->hierarchies[i], sub);
+                int r;
+
+                if (!payload || !dir)
+                        return log_oom();
+
+                /* What the command left running in the background stays with the container.
+                 * Moving is per process: repeat while forks race with us. */
+                for (unsigned round = 0; round < 10; round++) {
+                        _cleanup_free_ pid_t *pids = NULL;
+                        size_t n = 0;
+
+                        r = cg_read_pids(dir, &pids, &n);
+                        if (r < 0 || n == 0)
+                                break;
+                        for (size_t j = 0; j < n; j++)
+                                (void) cg_attach(payload, pids[j]);
+                }
+
+                r = cg_remove_tree(dir);
+                if (r < 0 && ret == 0)
+                        ret = log_warning_errno(r, "Failed to remove %s: %m", dir);
+        }
+        return ret;
 }
 
 int cgroup_set_oom_kills(CgroupSet *s, uint64_t *ret) {
@@ -317,12 +487,15 @@ int cgroup_set_remove_payload(CgroupSet *s) {
                 if (!payload)
                         return log_oom();
 
+                /* With the exec cgroups below it that a killed exec helper left. */
                 deadline = now_usec(CLOCK_MONOTONIC) + RMDIR_TIMEOUT_USEC;
-                while (rmdir(payload) < 0) {
-                        if (errno == ENOENT)
+                for (;;) {
+                        int r = cg_remove_tree(payload);
+
+                        if (r >= 0)
                                 break;
-                        if (errno != EBUSY || now_usec(CLOCK_MONOTONIC) > deadline) {
-                                ret = log_warning_errno(errno, "Failed to remove %s: %m", payload);
+                        if (r != -EBUSY || now_usec(CLOCK_MONOTONIC) > deadline) {
+                                ret = log_warning_errno(r, "Failed to remove %s: %m", payload);
                                 break;
                         }
                         sleep_usec(10 * USEC_PER_MSEC);

@@ -34,6 +34,32 @@ int cgroup_set_enter_supervisor(CgroupSet *s);
 
 int cgroup_set_attach_payload(CgroupSet *s, pid_t pid);
 
+/* For "quilt-monitor exec": the hierarchies in which pid, the container's init, is in
+ * <leaf>/payload. -ENOENT (logged) when there are none. */
+int cgroup_set_discover_payload(CgroupSet *s, pid_t pid, const char *leaf);
+
+/* How a child of the caller joins payload/<sub> in every hierarchy, also after it left the
+ * host's mount namespace: it writes "0" to each v1 task file (which moves the writing
+ * thread; the child must have one), and on cgroup2 it is either created there with
+ * clone3(CLONE_INTO_CGROUP, unified_dir_fd) or writes "0" to unified_procs_fd. */
+typedef struct CgroupJoin {
+        int *task_fds;        /* ends in -EBADF */
+        int unified_dir_fd;   /* -EBADF without cgroup2 */
+        int unified_procs_fd;
+} CgroupJoin;
+
+void cgroup_join_done(CgroupJoin *j);
+
+/* Creates payload/<sub> in every hierarchy (sub NULL: payload/ itself) and opens what a
+ * child needs to join it. */
+int cgroup_set_prepare_join(CgroupSet *s, const char *sub, CgroupJoin *ret);
+
+/* SIGKILLs everything in payload/<sub> until it is empty. */
+int cgroup_set_kill_sub(CgroupSet *s, const char *sub);
+
+/* Moves what is left in payload/<sub> into payload/ and removes payload/<sub>. */
+int cgroup_set_remove_sub(CgroupSet *s, const char *sub);
+
 /* The payload's oom_kill counter (v2 memory.events, v1 memory.oom_control); -ENODATA
  * without a memory controller. */
 int cgroup_set_oom_kills(CgroupSet *s, uint64_t *ret);

@@ -4,7 +4,8 @@
  * "go" on fd 3, creates the container's init in new namespaces (with a network: reports
  * "init <pid>" and passes quiltd's "net-ready" on to init), reports "running <pid>" or
  * "failed <why>" on fd 4, then copies the container's output to its log, reaps, passes
- * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h. */
+ * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h.
+ * "quilt-monitor exec <run_dir>" is the exec helper instead (exec.c, exec-spec.h). */
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "container-spec.h"
+#include "exec.h"
 #include "fileio.h"
 #include "init.h"
 #include "log.h"
@@ -512,6 +514,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_parse_environment();
+
+        if (argc >= 2 && streq(argv[1], "exec"))
+                return exec_main(argc, argv);
 
         if (argc != 2 || argv[1][0] != '/') {
                 log_error("Usage: %s RUN_DIR (an absolute path)", program_invocation_short_name);

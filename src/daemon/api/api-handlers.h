@@ -18,6 +18,8 @@ int api_kill_container(Manager *m, ApiCall *call);
 int api_get_container_by_name(Manager *m, ApiCall *call);
 int api_list_containers(Manager *m, ApiCall *call);
 int api_wait_container(Manager *m, ApiCall *call);
+/* handler-container-exec.c */
+int api_exec_container(Manager *m, ApiCall *call);
 /* handler-image.c */
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);

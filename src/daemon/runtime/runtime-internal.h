@@ -53,18 +53,29 @@ struct Container {
         Container *next, *prev;
 };
 
+typedef struct ExecSession ExecSession;
+
 struct Runtime {
         Manager *manager;
         sd_event *event;
         Container *containers;
+        ExecSession *execs; /* runtime-exec.c */
         char *monitor_path;
 };
+
+/* The live container id, or NULL. */
+Container *runtime_find(Runtime *r, const char *id);
 
 /* runtime-spawn.c: writes config.json and spawns quilt-monitor for record. The monitor
  * waits on *ret_control_fd for "go" and reports on *ret_report_fd (both O_CLOEXEC, the
  * report end non-blocking). */
 int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
                           int *ret_report_fd);
+
+/* runtime-spawn.c: posix_spawn()s path with a clean environment, in a session of its own,
+ * with exactly the fds given: fds[i] becomes fd i (-EBADF: /dev/null for 0-2, closed
+ * otherwise); every other fd is closed. */
+int runtime_spawn(const char *path, char *const argv[], const int *fds, size_t n_fds, pid_t *ret_pid);
 
 /* runtime-spawn.c: removes the container's directories. */
 int runtime_remove_directories(Runtime *r, const char *id);

@@ -165,38 +165,42 @@ static int make_directories(const char *run_dir, const char *state_dir) {
         return 0;
 }
 
-/* The monitor expects its pipes on fds 3 and 4. posix_spawn's dup2 onto the same number
- * would keep O_CLOEXEC set, so make sure the source fds are elsewhere first. */
-static int fd_move_above(int fd, int min) {
-        int copy;
-
-        if (fd >= min)
-                return fd;
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, min);
-        if (copy < 0)
-                return -errno;
-        safe_close(fd);
-        return copy;
-}
-
-static int spawn(const char *path, char *const argv[], int control_fd, int report_fd, const char *log_path,
-                 pid_t *ret_pid) {
+int runtime_spawn(const char *path, char *const argv[], const int *fds, size_t n_fds, pid_t *ret_pid) {
         /* Nothing of quiltd's environment reaches containers: not NOTIFY_SOCKET, LISTEN_*,
          * INVOCATION_ID, WATCHDOG_* or JOURNAL_STREAM. */
         static char *const envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                       NULL };
         posix_spawn_file_actions_t actions;
         posix_spawnattr_t attr;
+        int copies[16];
+        size_t n_copies = 0;
         sigset_t mask, all;
         int r;
 
+        if (n_fds > ELEMENTSOF(copies))
+                return -E2BIG;
+
+        /* A source fd below n_fds could be overwritten by an earlier dup2() before its own
+         * turn, and dup2() onto the same number would keep O_CLOEXEC: use copies from n_fds
+         * up (close-on-exec, so only the dup2()ed numbers survive). */
+        for (size_t i = 0; i < n_fds; i++) {
+                if (fds[i] < 0)
+                        continue;
+                copies[n_copies] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int) n_fds);
+                if (copies[n_copies] < 0) {
+                        r = -errno;
+                        goto close_copies;
+                }
+                n_copies++;
+        }
+
         r = -posix_spawn_file_actions_init(&actions);
         if (r < 0)
-                return r;
+                goto close_copies;
         r = -posix_spawnattr_init(&attr);
         if (r < 0) {
                 posix_spawn_file_actions_destroy(&actions);
-                return r;
+                goto close_copies;
         }
 
         (void) sigemptyset(&mask);
@@ -207,13 +211,22 @@ static int spawn(const char *path, char *const argv[], int control_fd, int repor
         if ((r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
                                                            POSIX_SPAWN_SETSIGDEF)) < 0 ||
             (r = -posix_spawnattr_setsigmask(&attr, &mask)) < 0 ||
-            (r = -posix_spawnattr_setsigdefault(&attr, &all)) < 0 ||
-            (r = -posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) < 0 ||
-            (r = -posix_spawn_file_actions_addopen(&actions, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0 ||
-            (r = -posix_spawn_file_actions_adddup2(&actions, 1, 2)) < 0 ||
-            (r = -posix_spawn_file_actions_adddup2(&actions, control_fd, 3)) < 0 ||
-            (r = -posix_spawn_file_actions_adddup2(&actions, report_fd, 4)) < 0 ||
-            (r = -posix_spawn_file_actions_addclosefrom_np(&actions, 5)) < 0)
+            (r = -posix_spawnattr_setsigdefault(&attr, &all)) < 0)
+                goto finish;
+
+        for (size_t i = 0, j = 0; i < n_fds; i++) {
+                if (fds[i] >= 0)
+                        r = -posix_spawn_file_actions_adddup2(&actions, copies[j++], (int) i);
+                else if (i <= STDERR_FILENO)
+                        r = -posix_spawn_file_actions_addopen(&actions, (int) i, "/dev/null",
+                                                              i == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
+                else
+                        r = -posix_spawn_file_actions_addclose(&actions, (int) i);
+                if (r < 0)
+                        goto finish;
+        }
+        r = -posix_spawn_file_actions_addclosefrom_np(&actions, (int) n_fds);
+        if (r < 0)
                 goto finish;
 
         r = -posix_spawn(ret_pid, path, &actions, &attr, argv, envp);
@@ -221,6 +234,9 @@ static int spawn(const char *path, char *const argv[], int control_fd, int repor
 finish:
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&actions);
+close_copies:
+        for (size_t i = 0; i < n_copies; i++)
+                safe_close(copies[i]);
         return r;
 }
 
@@ -230,7 +246,7 @@ int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_
                             *log_path = NULL;
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
         _cleanup_close_ int control_read = -EBADF, control_write = -EBADF, report_read = -EBADF,
-                            report_write = -EBADF;
+                            report_write = -EBADF, log_fd = -EBADF;
         int control[2], report[2];
         pid_t pid;
         int k;
@@ -264,15 +280,16 @@ int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_
         report_read = report[0];
         report_write = report[1];
 
-        control_read = fd_move_above(TAKE_FD(control_read), 5);
-        report_write = fd_move_above(TAKE_FD(report_write), 5);
-        if (control_read < 0 || report_write < 0)
-                return log_error_errno(control_read < 0 ? control_read : report_write, "Failed to move a pipe: %m");
         if (fcntl(report_read, F_SETFL, O_NONBLOCK) < 0)
                 return log_error_errno(errno, "Failed to make the report pipe non-blocking: %m");
 
-        k = spawn(r->monitor_path, (char *const[]) { (char *) "quilt-monitor", run_dir, NULL }, control_read,
-                  report_write, log_path, &pid);
+        log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+        if (log_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", log_path);
+
+        /* fd 0 /dev/null, 1 and 2 monitor.log, 3 control, 4 report (container-spec.h). */
+        k = runtime_spawn(r->monitor_path, (char *const[]) { (char *) "quilt-monitor", run_dir, NULL },
+                          (const int[]) { -EBADF, log_fd, log_fd, control_read, report_write }, 5, &pid);
         if (k < 0)
                 return log_error_errno(k, "Failed to spawn %s: %m", r->monitor_path);
 

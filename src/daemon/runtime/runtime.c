@@ -21,6 +21,7 @@
 #include "network.h"
 #include "proc-util.h"
 #include "quilt-build.h"
+#include "runtime-exec.h"
 #include "runtime-internal.h"
 #include "store.h"
 #include "time-util.h"
@@ -64,7 +65,7 @@ static void waiters_notify(Waiter **list, int error, const char *message) {
         }
 }
 
-static Container *runtime_find(Runtime *r, const char *id) {
+Container *runtime_find(Runtime *r, const char *id) {
         for (Container *c = r->containers; c; c = c->next)
                 if (streq(c->id, id))
                         return c;
@@ -668,6 +669,31 @@ int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *use
         return waiter_push(&c->exit_waiters, callback, userdata) ? 0 : -ENOMEM;
 }
 
+int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
+        Container *c = runtime_find(r, id);
+
+        if (!c)
+                return -ENOENT;
+        for (Waiter **w = &c->exit_waiters; *w; w = &(*w)->next)
+                if ((*w)->callback == callback && (*w)->userdata == userdata) {
+                        Waiter *found = *w;
+
+                        *w = found->next;
+                        free(found);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+unsigned runtime_count_waiters(Runtime *r) {
+        unsigned n = 0;
+
+        for (Container *c = r->containers; c; c = c->next)
+                for (Waiter *w = c->exit_waiters; w; w = w->next)
+                        n++;
+        return n;
+}
+
 int runtime_remove(Runtime *r, const char *id, bool force, RuntimeCallback callback, void *userdata) {
         Container *c = runtime_find(r, id);
         int k;
@@ -790,6 +816,7 @@ int runtime_new(Manager *m, Runtime **ret) {
 Runtime *runtime_free(Runtime *r) {
         if (!r)
                 return NULL;
+        runtime_exec_done(r);
         while (r->containers)
                 container_free(r->containers);
         sd_event_unref(r->event);
