@@ -49,14 +49,9 @@ allocations() { quilt network ls --json | jq -r '.allocations[] | "\(.container_
 quilt_rules() { nft list table ip quilt 2>/dev/null | grep -cE 'masquerade|accept|drop'; }
 # resolve NAME: what the DNS server on the gateway says, from the test's namespace
 resolve() { busybox nslookup "$1" 10.42.0.1 2>&1; }
-# until_is NAME EXPECTED COMMAND...: tap_is, allowing COMMAND's output 5 s to become EXPECTED
-# (a removed container's veth goes on the network worker right after quilt rm answers)
-until_is() {
-        local name=$1 want=$2 got i
-        shift 2
-        for i in $(seq 100); do got=$("$@"); [ "$got" = "$want" ] && break; sleep 0.05; done
-        tap_is "$name" "$got" "$want"
-}
+# now_is NAME EXPECTED COMMAND...: tap_is of COMMAND's output, run right away (quilt rm
+# answers only once the network worker has removed the container's veth and rules)
+now_is() { local name=$1 want=$2; shift 2; tap_is "$name" "$("$@")" "$want"; }
 n_veths() { veths | wc -l; }
 
 # ---- a and b: addresses, ping by address, name, FQDN and id --------------------------
@@ -118,7 +113,7 @@ kernel=$(for i in $(seq 20); do eth0_address "p$i" | cut -d/ -f1; done | sort)
 tap_is "... and the kernel has each on the container's eth0" "$kernel" "$addrs"
 tap_is "twenty-two veths on quilt0 (a, b and the twenty)" "$(bridge_ports)" 22
 quilt rm -f $(for i in $(seq 20); do echo "p$i"; done) > /dev/null
-until_is "removing the twenty leaves a's and b's veths" 2 n_veths
+now_is "removing the twenty leaves a's and b's veths" 2 n_veths
 
 # ---- --network none and host --------------------------------------------------------------
 tap_is "--network none: only lo" "$(crun --network none -- ls /sys/class/net | tr '\n' ' ')" "lo "
@@ -206,9 +201,9 @@ ip netns delete "$INET"
 
 # ---- removing everything leaves nothing -------------------------------------------------------
 quilt rm -f a b > /dev/null
-until_is "after removing all containers: no vq* veth" 0 n_veths
-until_is "... nothing on quilt0" 0 bridge_ports
-until_is "... no Quilt rule (the empty base table stays)" 0 quilt_rules
+now_is "after removing all containers: no vq* veth" 0 n_veths
+now_is "... nothing on quilt0" 0 bridge_ports
+now_is "... no Quilt rule (the empty base table stays)" 0 quilt_rules
 tap_is "... no allocation row" "$(sqlite3 "$QT_DIR/state/quilt.db" 'SELECT count(*) FROM network_allocations')" 0
 tap_check "... the DNS server answers NXDOMAIN for b" grep -q NXDOMAIN <<< "$(resolve b.quilt.local)"
 tap_is "... ListDnsEntries is empty" "$(quilt network dns --json | jq '.entries | length')" 0
@@ -256,7 +251,7 @@ for i in 1 2 3 4 5; do wait_state "f$i" RUNNING > /dev/null; done
 tap_is "... and no sixth veth" "$(veths | wc -l)" 5
 tap_is "the bridge moved to the new gateway" "$(ip -4 -o addr show dev quilt0 | awk '{ print $4 }')" 10.99.0.1/29
 quilt rm -f f1 f2 f3 f4 f5 > /dev/null
-until_is "removing them leaves no veth" 0 n_veths
+now_is "removing them leaves no veth" 0 n_veths
 tap_is "... and no allocation" "$(allocations | wc -l)" 0
 
 # ---- quiltd's API from containers: dropped unless ContainerAPIAccess=yes --------------------------
