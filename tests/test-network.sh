@@ -237,7 +237,10 @@ tap_check "quiltd refuses an invalid Subnet= (exit $rc)" [ $rc != 0 ] && [ $rc !
 tap_check "... with a clear message" grep -q "invalid subnet '10.42.0.1/16': host bits are set (did you mean 10.42.0.0/16?)" <<< "$out"
 tap_check "... and creates no state" [ ! -e "$QT_DIR/bad/state" ]
 
-# A full pool: a /29 holds five containers.
+# A full pool: a /29 holds five containers. "old" was created in the default subnet and is
+# stopped: it keeps its address until it starts in the new one.
+quilt create --name old --async-mode > /dev/null && wait_state old RUNNING
+quilt stop -t 0 old > /dev/null
 quiltd_stop
 quiltd_start "Network.Subnet=10.99.0.0/29" || { echo "Bail out! quiltd did not start with a /29"; exit 1; }
 for i in 1 2 3 4 5; do quilt create --async-mode --name "f$i" > /dev/null; done
@@ -245,12 +248,20 @@ tap_is "a /29 pool holds five containers" "$(allocations | grep -c ' 10\.99\.0\.
 out=$(quilt create --async-mode --name f6 2>&1); rc=$?
 tap_check "the sixth create fails" [ $rc != 0 ]
 tap_check "... with 'address pool 10.99.0.0/29 is exhausted'" grep -q 'address pool 10.99.0.0/29 is exhausted' <<< "$out"
-tap_is "... leaving no row" "$(quilt ps -a -q | wc -l)" 5
-tap_is "... no allocation" "$(allocations | wc -l)" 5
+tap_is "... leaving no row" "$(quilt ps -a -q | wc -l)" 6
+tap_is "... no allocation" "$(allocations | wc -l)" 6
 for i in 1 2 3 4 5; do wait_state "f$i" RUNNING > /dev/null; done
 tap_is "... and no sixth veth" "$(veths | wc -l)" 5
 tap_is "the bridge moved to the new gateway" "$(ip -4 -o addr show dev quilt0 | awk '{ print $4 }')" 10.99.0.1/29
-quilt rm -f f1 f2 f3 f4 f5 > /dev/null
+out=$(quilt start old 2>&1); rc=$?
+tap_check "starting a container from the old subnet in the full pool fails" [ $rc != 0 ]
+tap_check "... saying the pool is exhausted" grep -q 'address pool 10.99.0.0/29 is exhausted' <<< "$out"
+tap_is "... and it is failed, not left pending" "$(state old)" FAILED
+quilt rm -f f5 > /dev/null
+quilt start old > /dev/null
+tap_is "with room again, it starts with an address of the new pool" "$(ip_of old)" 10.99.0.6
+tap_is "... on its eth0" "$(eth0_address old)" 10.99.0.6/29
+quilt rm -f f1 f2 f3 f4 old > /dev/null
 now_is "removing them leaves no veth" 0 n_veths
 tap_is "... and no allocation" "$(allocations | wc -l)" 0
 

@@ -635,7 +635,16 @@ int runtime_start(Runtime *r, const char *id, RuntimeCallback callback, void *us
                 return k;
         record.state = CONTAINER_PENDING;
 
-        return container_launch(r, &record, false, callback, userdata);
+        k = container_launch(r, &record, false, callback, userdata);
+        if (k < 0 && !runtime_is_live(r, id)) {
+                /* No monitor was spawned (say, no address left in the pool): the row must
+                 * not stay pending with nothing behind it. */
+                int q = store_container_set_exited(r->manager->store, id, CONTAINER_FAILED, 125,
+                                                   0, false, strerror(-k), now_usec(CLOCK_REALTIME));
+                if (q < 0)
+                        log_warning_errno(q, "Failed to record that container %s did not start: %m", record.name);
+        }
+        return k;
 }
 
 /* ---- stopping ---------------------------------------------------------------------- */
