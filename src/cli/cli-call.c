@@ -99,6 +99,68 @@ static bool reply_unsuccessful(const ProtobufCMessage *reply, const char **ret_m
         return true;
 }
 
+static int cli_connect(Cli *cli) {
+        int r;
+
+        if (cli->client)
+                return 0;
+
+        r = quilt_client_new(cli->host, cli->token, &cli->client);
+        if (r == -EINVAL)
+                return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)", cli->host);
+        if (r < 0)
+                return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
+        return 0;
+}
+
+/* Prints a call's error status, the same way for unary calls and streams. */
+static int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
+        const char *name = quilt_status_code_to_string(code);
+
+        if (code == QUILT_STATUS_UNAVAILABLE) {
+                fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
+                print_one_line(stderr, isempty(message) ? "unavailable" : message);
+                fputc('\n', stderr);
+                return CLI_EXIT_FAILURE;
+        }
+
+        fprintf(stderr, "quilt: %s: ", cli->verb);
+        print_one_line(stderr, isempty(message) ? "request failed" : message);
+        if (name)
+                fprintf(stderr, " (%s)\n", name);
+        else
+                fprintf(stderr, " (status %d)\n", (int) code);
+        return CLI_EXIT_FAILURE;
+}
+
+int cli_stream_open(Cli *cli, const char *method, const ProtobufCMessage *request, QuiltStream **ret) {
+        int r;
+
+        r = cli_connect(cli);
+        if (r != 0)
+                return r;
+        r = quilt_client_stream_open(cli->client, method, request, ret);
+        if (r < 0)
+                return cli_fail(cli, "calling %s: %s", method, strerror(-r));
+        return 0;
+}
+
+int cli_stream_recv(Cli *cli, QuiltStream *s, uint64_t timeout_usec, ProtobufCMessage **ret) {
+        QuiltStatusCode code;
+        const char *message;
+        int r;
+
+        r = quilt_client_stream_recv(s, NULL, timeout_usec, ret);
+        if (r >= 0 || r == -ETIMEDOUT)
+                return r;
+        if (r != -EREMOTEIO) {
+                (void) cli_fail(cli, "reading the stream: %s", strerror(-r));
+                return -CLI_EXIT_FAILURE;
+        }
+        quilt_client_stream_status(s, &code, &message);
+        return -cli_report_status(cli, code, message);
+}
+
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
              ProtobufCMessage **ret_reply) {
         _cleanup_free_ char *message = NULL;
@@ -107,14 +169,9 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
         const char *unsuccessful;
         int r;
 
-        if (!cli->client) {
-                r = quilt_client_new(cli->host, cli->token, &cli->client);
-                if (r == -EINVAL)
-                        return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)",
-                                         cli->host);
-                if (r < 0)
-                        return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
-        }
+        r = cli_connect(cli);
+        if (r != 0)
+                return r;
 
         r = quilt_client_call(cli->client, method, request, cli->timeout_usec, &reply, &code, &message);
         if (r < 0)
@@ -124,24 +181,8 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
                 return CLI_CALL_TIMED_OUT;
         if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
                 return CLI_EXIT_FAILURE;
-
-        if (code == QUILT_STATUS_UNAVAILABLE) {
-                fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
-                print_one_line(stderr, isempty(message) ? "unavailable" : message);
-                fputc('\n', stderr);
-                return CLI_EXIT_FAILURE;
-        }
-        if (code != QUILT_STATUS_OK) {
-                const char *name = quilt_status_code_to_string(code);
-
-                fprintf(stderr, "quilt: %s: ", cli->verb);
-                print_one_line(stderr, isempty(message) ? "request failed" : message);
-                if (name)
-                        fprintf(stderr, " (%s)\n", name);
-                else
-                        fprintf(stderr, " (status %d)\n", (int) code);
-                return CLI_EXIT_FAILURE;
-        }
+        if (code != QUILT_STATUS_OK)
+                return cli_report_status(cli, code, message);
         if (!reply)
                 return cli_fail(cli, "%s: empty reply from quiltd", method);
 

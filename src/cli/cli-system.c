@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* quilt health | info | metrics | events | system prune: the daemon as a whole. */
+/* quilt health | info | metrics | system prune: the daemon as a whole. */
 
 #include <inttypes.h>
 #include <string.h>
@@ -239,56 +239,6 @@ int verb_metrics(Cli *cli, int argc, char *argv[]) {
                 print_system_metrics(reply->system_metrics);
         }
         return CLI_EXIT_SUCCESS;
-}
-
-static const char events_usage[] =
-        "Usage: quilt events [OPTIONS]\n"
-        "\n"
-        "Stream container events (created, started, stopped, died, removed, ...) as they\n"
-        "happen, until interrupted.\n"
-        "\n"
-        "Options:\n"
-        "  -c, --container CONTAINER   only events of this container (repeatable)\n"
-        "  -t, --type TYPE             only events of this type (repeatable)\n"
-        "      --json                  print each event as JSON\n"
-        "  -h, --help                  show this help\n";
-
-int verb_events(Cli *cli, int argc, char *argv[]) {
-        enum {
-                ARG_JSON = 0x100,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "container", required_argument, NULL, 'c' },
-                { "type", required_argument, NULL, 't' },
-                {},
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, ":hc:t:", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(events_usage, stdout);
-                        return CLI_EXIT_SUCCESS;
-                case ARG_JSON:
-                        cli->json = true;
-                        break;
-                case 'c':
-                case 't':
-                        if (isempty(optarg))
-                                return cli_usage(cli, "option '--%s' needs a non-empty value",
-                                                 c == 'c' ? "container" : "type");
-                        break;
-                default:
-                        return cli_getopt_error(cli, c, argv);
-                }
-        if (optind < argc)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-
-        /* StreamEvents is the service's only server-streaming RPC; the client library
-         * speaks unary calls only so far. */
-        return cli_not_supported(cli, "");
 }
 
 static const char system_prune_usage[] =

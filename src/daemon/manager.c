@@ -19,6 +19,7 @@
 #include "manager.h"
 #include "store.h"
 #include "time-util.h"
+#include "volume-store.h"
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -140,6 +141,7 @@ Manager *manager_free(Manager *m) {
         dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
+        volume_store_free(m->volumes);
         events_free(m->events);
         store_free(m->store);
         sd_event_unref(m->event);
@@ -190,10 +192,11 @@ static int manager_setup_dns(Manager *m) {
 }
 
 static int manager_setup_runtime(Manager *m) {
-        _cleanup_free_ char *images_dir = NULL, *run_containers = NULL;
+        _cleanup_free_ char *images_dir = NULL, *volumes_dir = NULL, *run_containers = NULL;
         int r;
 
         if (asprintf(&images_dir, "%s/images", m->config->state_dir) < 0 ||
+            asprintf(&volumes_dir, "%s/volumes", m->config->state_dir) < 0 ||
             asprintf(&run_containers, "%s/containers", m->config->runtime_dir) < 0)
                 return log_oom();
 
@@ -204,6 +207,10 @@ static int manager_setup_runtime(Manager *m) {
         r = image_store_new(m->store, images_dir, &m->images);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", images_dir);
+
+        r = volume_store_new(m->store, volumes_dir, &m->volumes);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the volume store %s: %m", volumes_dir);
 
         r = cgroup_backend_new(m->event, &m->host, &m->cgroups);
         if (r < 0)

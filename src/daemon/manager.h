@@ -21,6 +21,7 @@ typedef struct ImageStore ImageStore;
 typedef struct Network Network;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
+typedef struct VolumeStore VolumeStore;
 
 typedef struct Manager {
         sd_event *event;
@@ -28,6 +29,7 @@ typedef struct Manager {
         Store *store;
         Events *events;
         ImageStore *images;
+        VolumeStore *volumes;
         CgroupBackend *cgroups;
         Network *network;
         Runtime *runtime;

@@ -178,7 +178,18 @@ static int make_readonly(const char *path) {
         return 0;
 }
 
+typedef struct UserMountFds {
+        int *fds;
+        size_t n;
+} UserMountFds;
+
+static void user_mount_fds_done(UserMountFds *u) {
+        init_user_mounts_close(u->fds, u->n);
+        free(u->fds);
+}
+
 int init_setup_mounts(const ContainerSpec *spec) {
+        _cleanup_(user_mount_fds_done) UserMountFds user = {};
         int r;
 
         /* Nothing we mount may propagate back to the host. */
@@ -188,6 +199,18 @@ int init_setup_mounts(const ContainerSpec *spec) {
         r = mount_overlay(spec);
         if (r < 0)
                 return r;
+
+        /* The sources of the container's own mounts are host paths: opened now, attached
+         * once the container's root is all there is. */
+        user.fds = malloc(MAX(spec->n_mounts, (size_t) 1) * sizeof(int));
+        if (!user.fds)
+                return init_fail(ENOMEM, "allocate mounts");
+        for (; user.n < spec->n_mounts; user.n++)
+                user.fds[user.n] = -EBADF;
+        r = init_user_mounts_open(spec, user.fds);
+        if (r < 0)
+                return r;
+
         r = pivot_into(spec->rootfs_target);
         if (r < 0)
                 return r;
@@ -214,7 +237,15 @@ int init_setup_mounts(const ContainerSpec *spec) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+
+        /* Into the image's /etc before the container's own mounts: a bind of a host
+         * directory over /etc must never receive our hosts or resolv.conf. */
+        r = init_write_etc_files(spec);
+        if (r < 0)
+                return r;
+
+        /* Last, so that a mount below /dev (say /dev/shm) covers what setup_dev() made. */
+        return init_user_mounts_attach(spec, user.fds);
 }
 
 int init_write_etc_files(const ContainerSpec *spec) {

@@ -113,9 +113,6 @@ static int setup_container(const ContainerSpec *spec) {
         r = init_setup_mounts(spec);
         if (r < 0)
                 return r;
-        r = init_write_etc_files(spec);
-        if (r < 0)
-                return r;
 
         if ((spec->namespaces & CONTAINER_NS_UTS) && sethostname(spec->name, strlen(spec->name)) < 0)
                 return init_fail(errno, "sethostname %s", spec->name);

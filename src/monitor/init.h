@@ -56,13 +56,21 @@ int init_fail(int error, const char *format, ...) _printf_(2, 3);
 const char *init_fail_message(void);
 
 /* init-mounts.c: the root file system, /proc, /sys, /dev, masked and read-only paths,
- * pivot_root. Needs the new mount namespace. */
+ * pivot_root, the /etc files (init_write_etc_files()), and last the container's own binds,
+ * volumes and tmpfs mounts. Needs the new mount namespace. */
 int init_setup_mounts(const ContainerSpec *spec);
 
 /* init-mounts.c: spec.etc_files into /etc, after pivot_root (so that nothing in the image,
  * a symlink say, can point the writes outside the container). Each file is written next to
  * its place and renamed over it. */
 int init_write_etc_files(const ContainerSpec *spec);
+
+/* init-user-mounts.c: the container's binds, volumes and tmpfs mounts. fds has one slot
+ * per spec->mounts (initialised to -EBADF): _open() fills them before pivot_root,
+ * _attach() mounts them inside the new root afterwards (and closes them). */
+int init_user_mounts_open(const ContainerSpec *spec, int *fds);
+int init_user_mounts_attach(const ContainerSpec *spec, int *fds);
+void init_user_mounts_close(int *fds, size_t n);
 
 /* init-security.c */
 int init_setup_rlimits(const ContainerSpec *spec);

@@ -54,6 +54,7 @@
  * pidfd of the monitor (also after a restart: the monitor's pid and start time are in
  * SQLite) and reads exit.json. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -85,6 +86,40 @@ typedef struct ContainerRlimit {
         uint64_t soft;
         uint64_t hard;
 } ContainerRlimit;
+
+/* A mount of the container (besides its root, /proc, /sys and /dev), applied by init in
+ * the order given, each one after its parent directories (quiltd sorts them). init opens
+ * sources on the host side before pivot_root, without following symbolic links (bind) or
+ * resolving them inside the volume (subpath), and attaches them onto the target resolved
+ * inside the container's root after it, so that no symbolic link can lead out of either.
+ * Bind and volume mounts are nosuid and nodev; tmpfs mounts also noexec unless exec. */
+typedef enum ContainerMountType {
+        CONTAINER_MOUNT_BIND,
+        CONTAINER_MOUNT_VOLUME,
+        CONTAINER_MOUNT_TMPFS,
+        _CONTAINER_MOUNT_TYPE_MAX,
+        _CONTAINER_MOUNT_TYPE_INVALID = -EINVAL,
+} ContainerMountType;
+
+const char *container_mount_type_to_string(ContainerMountType t); /* "bind", "volume", "tmpfs" */
+ContainerMountType container_mount_type_from_string(const char *s);
+
+typedef struct ContainerMount {
+        ContainerMountType type;
+        /* BIND: the canonical host path (no symbolic links, no ".."). VOLUME: in config.json
+         * the volume's data directory, in the database the volume's name. TMPFS: NULL. */
+        char *source;
+        char *subpath;     /* VOLUME: a relative path inside the volume, or NULL */
+        char *target;      /* absolute, simplified, inside the container */
+        bool readonly;
+        bool exec;         /* TMPFS: allow executing files */
+        uint64_t size;     /* TMPFS: bytes */
+        mode_t mode;       /* TMPFS: of its root directory */
+} ContainerMount;
+
+void container_mount_done(ContainerMount *m);
+void container_mount_array_free(ContainerMount *a, size_t n);
+int container_mount_copy(const ContainerMount *from, ContainerMount *to);
 
 typedef enum ContainerLogDriver {
         CONTAINER_LOG_FILE,    /* <state_dir>/container.log, "<usec> <stdout|stderr> <line>\n" */
@@ -120,6 +155,9 @@ typedef struct ContainerSpec {
         bool seccomp;         /* the default filter; false = unconfined */
         ContainerRlimit *rlimits;
         size_t n_rlimits;
+
+        ContainerMount *mounts;
+        size_t n_mounts;
 
         ContainerLogDriver log_driver;
         char *log_path;       /* CONTAINER_LOG_FILE */

@@ -78,6 +78,18 @@ static ContainerSpec *sample_spec(void) {
         if (!s->rlimits)
                 abort();
         memcpy(s->rlimits, rlimits, sizeof rlimits);
+
+        s->mounts = calloc(3, sizeof(ContainerMount));
+        if (!s->mounts)
+                abort();
+        s->mounts[0] = (ContainerMount) { .type = CONTAINER_MOUNT_BIND, .source = strdup("/srv/data"),
+                                          .target = strdup("/data"), .readonly = true };
+        s->mounts[1] = (ContainerMount) { .type = CONTAINER_MOUNT_VOLUME,
+                                          .source = strdup("/var/lib/quilt/volumes/v/_data"),
+                                          .subpath = strdup("sub/dir"), .target = strdup("/v") };
+        s->mounts[2] = (ContainerMount) { .type = CONTAINER_MOUNT_TMPFS, .target = strdup("/scratch"),
+                                          .size = 10 << 20, .mode = 01777, .exec = true };
+        s->n_mounts = 3;
         return s;
 }
 
@@ -126,6 +138,18 @@ static void test_spec_round_trip(void) {
                    l->rlimits[0].hard == 4096,
            "RLIMIT_NOFILE values");
         ok(l->n_rlimits == 2 && l->rlimits[1].hard == (uint64_t) RLIM_INFINITY, "infinity survives");
+        is_int(l->n_mounts, 3, "three mounts");
+        if (l->n_mounts == 3) {
+                ok(l->mounts[0].type == CONTAINER_MOUNT_BIND && streq(l->mounts[0].source, "/srv/data") &&
+                           streq(l->mounts[0].target, "/data") && l->mounts[0].readonly && !l->mounts[0].subpath,
+                   "bind mount round-trips");
+                ok(l->mounts[1].type == CONTAINER_MOUNT_VOLUME && streq(l->mounts[1].subpath, "sub/dir") &&
+                           !l->mounts[1].readonly,
+                   "volume mount with subpath round-trips");
+                ok(l->mounts[2].type == CONTAINER_MOUNT_TMPFS && !l->mounts[2].source &&
+                           l->mounts[2].size == 10 << 20 && l->mounts[2].mode == 01777 && l->mounts[2].exec,
+                   "tmpfs size, mode and exec round-trip");
+        }
         is_int(l->log_driver, CONTAINER_LOG_FILE, "log driver");
         is_str(l->log_path, s->log_path, "log path");
         is_int(l->log_max_bytes, s->log_max_bytes, "log max bytes");
@@ -242,6 +266,29 @@ static void test_spec_malformed(void) {
         is_int(load_variant("\"seccomp\":false",
                             "\"seccomp\":false,\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":\"unlimited\"}]"),
                0, "\"unlimited\" rlimit");
+
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"mounts\":[{\"type\":\"tmpfs\",\"target\":\"/t\","
+                                                 "\"size\":1048576}]"),
+               0, "a tmpfs mount");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"mounts\":[{\"type\":\"nfs\",\"target\":\"/t\"}]"),
+               -EINVAL, "unknown mount type");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"source\":\"/a\",\"target\":\"t\"}]"),
+               -EINVAL, "relative mount target");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"source\":\"/a\",\"target\":\"/t/../x\"}]"),
+               -EINVAL, "mount target with ..");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"target\":\"/t\"}]"),
+               -EINVAL, "bind mount without a source");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"volume\",\"source\":\"/v\",\"subpath\":\"../x\","
+                            "\"target\":\"/t\"}]"),
+               -EINVAL, "volume subpath with ..");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"tmpfs\",\"source\":\"/x\",\"target\":\"/t\","
+                            "\"size\":1}]"),
+               -EINVAL, "tmpfs with a source");
 }
 
 static void test_exit_round_trip(void) {

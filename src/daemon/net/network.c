@@ -575,16 +575,16 @@ static int submit_simple(Network *n, JobKind kind) {
         return job_submit(n, j);
 }
 
-int network_insert_container(Network *n, const ContainerRecord *c) {
+int network_allocate_container(Network *n, const ContainerRecord *c) {
         char veth[IFNAMSIZ];
         uint32_t address;
         int r;
 
         if (c->network != CONTAINER_NETWORK_QUILT)
-                return store_container_insert(n->manager->store, c);
+                return 0;
 
         network_veth_name(c->id, veth);
-        r = store_container_insert_with_address(n->manager->store, c, &n->pool, veth, &address);
+        r = store_network_allocate(n->manager->store, c->id, &n->pool, veth, &address);
         if (r >= 0) {
                 char buf[INET_ADDRSTRLEN];
                 log_debug("Container %s gets %s.", c->name, ipv4_to_string(address, buf));

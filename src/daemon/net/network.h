@@ -57,9 +57,10 @@ char *network_pool_exhausted_message(Network *n);
 /* The host side's name: "vq" and the first 12 hex digits of the id. */
 void network_veth_name(const char *id, char ret[static IFNAMSIZ]);
 
-/* Inserts the container's row, with an address from the pool when it uses the bridge, in
- * one transaction. -EEXIST for a taken name, -ENOSPC for a full pool. */
-int network_insert_container(Network *n, const ContainerRecord *c);
+/* Allocates the container's address from the pool when it uses the bridge (nothing
+ * otherwise), inside the caller's transaction that inserts its row. -ENOSPC for a full
+ * pool. */
+int network_allocate_container(Network *n, const ContainerRecord *c);
 
 /* The network part of config.json: wait_network, and /etc/hostname, /etc/hosts and
  * /etc/resolv.conf. A container that uses the bridge gets its address here if it has none

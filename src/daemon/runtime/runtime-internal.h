@@ -28,6 +28,7 @@ struct Container {
         ContainerState state;   /* PENDING until the monitor reports "running", then RUNNING */
         bool remove_on_failure; /* a synchronous create: failing to start removes it */
         bool remove_on_exit;    /* --rm, or rm --force waiting for the exit */
+        bool stop_requested;    /* a StopContainer is under way: its end is "stopped" too */
 
         pid_t monitor_pid;
         int monitor_pidfd;

@@ -8,6 +8,7 @@
  * previous quiltd spawned), and the monitor's exit.json says how the container ended. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,15 +17,20 @@
 #include <unistd.h>
 
 #include "container-spec.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
 #include "network.h"
 #include "proc-util.h"
 #include "quilt-build.h"
+#include "signal-util.h"
 #include "runtime-exec.h"
 #include "runtime-internal.h"
 #include "store.h"
 #include "time-util.h"
+#include "store-volumes.h"
+#include "strv.h"
+#include "volume-store.h"
 
 /* Report lines come before exit notifications of the same iteration: a container that
  * ran and exited at once must still be seen as having run. */
@@ -174,6 +180,13 @@ static void container_on_running(Container *c, pid_t init_pid) {
                 (void) cgroup_backend_register_machine(r->manager->cgroups, c->id, c->name, init_pid, state_dir);
 
         log_info("Container %s (%s) is running, init is pid %d.", c->name, c->id, (int) init_pid);
+        {
+                char pid[32];
+                char *attributes[] = { "pid", pid, NULL };
+
+                snprintf(pid, sizeof pid, "%d", (int) init_pid);
+                (void) manager_event_emit(r->manager, EVENT_STARTED, c->id, c->name, attributes);
+        }
         waiters_notify(&c->start_waiters, 0, NULL);
 }
 
@@ -397,7 +410,11 @@ static int container_cleanup_cgroup(Runtime *r, const char *id) {
 }
 
 static int runtime_remove_now(Runtime *r, const char *id) {
+        _cleanup_(container_record_done) ContainerRecord record = {};
         int k;
+
+        /* For the event: the row is gone afterwards. */
+        (void) store_container_get(r->manager->store, id, &record);
 
         (void) container_cleanup_cgroup(r, id);
         k = runtime_remove_directories(r, id);
@@ -408,16 +425,29 @@ static int runtime_remove_now(Runtime *r, const char *id) {
                 return log_error_errno(k, "Failed to delete container %s from the database: %s", id,
                                        store_errmsg(r->manager->store));
         log_info("Container %s removed.", id);
+        if (k >= 0)
+                (void) manager_event_emit(r->manager, EVENT_REMOVED, id, record.name, NULL);
         return 0;
 }
 
 /* Records the end of a container whose monitor is gone; the shared path of a live exit
- * and of reconciling at start-up. Returns whether it was removed. */
+ * and of reconciling at start-up. Its "died" event is stored in one transaction with the
+ * new state, so that it is recorded exactly once, also when quiltd dies meanwhile: a
+ * reconcile after a crash finds the container either still running (no event yet) or
+ * ended (event stored). stopped: a StopContainer ended it ("stopped" follows "died").
+ * Returns whether it was removed. */
 static bool runtime_record_exit(Runtime *r, const char *id, const char *name, ContainerState state_before,
-                                const char *failure, bool remove) {
+                                const char *failure, bool remove, bool stopped) {
+        Store *store = r->manager->store;
+        _cleanup_(store_rollbackp) Store *tx = NULL;
         _cleanup_free_ char *error = NULL;
+        char code[32], sig[32];
+        const char *sig_name;
+        char *attributes[16];
+        StoredEvent died;
         ContainerState state;
         ContainerExit e;
+        size_t n = 0;
         int k;
 
         container_read_exit(r, id, state_before, failure, &state, &e, &error);
@@ -429,14 +459,56 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
         else
                 log_info("Container %s failed: %s", name, strempty(error));
 
+        snprintf(code, sizeof code, "%d", e.exit_code);
+        snprintf(sig, sizeof sig, "%d", e.exit_signal);
+        attributes[n++] = "state";
+        attributes[n++] = (char *) container_state_to_string(state);
+        attributes[n++] = "exit_code";
+        attributes[n++] = code;
+        attributes[n++] = "signal";
+        attributes[n++] = sig;
+        sig_name = e.exit_signal > 0 ? signal_name(e.exit_signal) : NULL;
+        if (sig_name) {
+                attributes[n++] = "signal_name";
+                attributes[n++] = (char *) sig_name;
+        }
+        attributes[n++] = "oom_killed";
+        attributes[n++] = e.oom_killed ? "true" : "false";
+        if (!isempty(error)) {
+                attributes[n++] = "error";
+                attributes[n++] = error;
+        }
+        attributes[n] = NULL;
+
         if (!remove) {
-                k = store_container_set_exited(r->manager->store, id, state, e.exit_code, e.exit_signal,
-                                               e.oom_killed, error, e.exited_usec);
+                k = store_begin(store);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to begin recording the exit of %s, going on without a "
+                                          "transaction: %s", name, store_errmsg(store));
+                else
+                        tx = store;
+
+                k = store_container_set_exited(store, id, state, e.exit_code, e.exit_signal, e.oom_killed, error,
+                                               e.exited_usec);
                 if (k < 0)
                         log_error_errno(k, "Failed to record the exit of container %s: %s", name,
-                                        store_errmsg(r->manager->store));
-        }
+                                        store_errmsg(store));
+                (void) manager_event_append(r->manager, EVENT_DIED, id, name, attributes, &died);
+                if (tx) {
+                        k = store_commit(TAKE_PTR(tx));
+                        if (k < 0) {
+                                log_error_errno(k, "Failed to commit the exit of container %s: %s", name,
+                                                store_errmsg(store));
+                                died.cursor = 0;
+                        }
+                }
+        } else
+                (void) manager_event_append(r->manager, EVENT_DIED, id, name, attributes, &died);
+        manager_event_deliver(r->manager, &died);
         container_exit_done(&e);
+
+        if (stopped)
+                (void) manager_event_emit(r->manager, EVENT_STOPPED, id, name, NULL);
 
         if (remove && runtime_remove_now(r, id) >= 0)
                 return true;
@@ -480,7 +552,8 @@ static void container_finish(Container *c) {
         if (!f) {
                 log_oom();
                 (void) network_teardown_container(r->manager->network, c->id, NULL, NULL);
-                (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove);
+                (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
+                                           c->stop_requested);
                 container_free(c); /* answers the waiters itself */
                 return;
         }
@@ -491,7 +564,8 @@ static void container_finish(Container *c) {
          * nothing behind by the time rm answers. */
         deferred = network_teardown_container(r->manager->network, c->id, container_on_network_torn_down, f) > 0;
 
-        (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove);
+        (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
+                                   c->stop_requested);
 
         /* The container is gone before anyone hears of it, so that a callback that acts on
          * the same id finds it stopped, not live. */
@@ -605,13 +679,77 @@ kill_monitor:
         return k;
 }
 
-int runtime_create(Runtime *r, const ContainerRecord *record, bool remove_on_failure, RuntimeCallback callback,
-                   void *userdata) {
+/* The row, its "created" event, the mounts and the volumes created on first use: all or
+ * nothing. */
+static int runtime_insert(Runtime *r, const ContainerRecord *record, const ContainerMount *mounts,
+                          size_t n_mounts, char **attributes, StoredEvent *ret_created) {
+        Store *store = r->manager->store;
+        _cleanup_(store_rollbackp) Store *tx = NULL;
+        _cleanup_strv_free_ char **created = NULL;
+        size_t n_created = 0;
         int k;
 
-        k = network_insert_container(r->manager->network, record);
+        created = new0(char *, n_mounts + 1);
+        if (!created)
+                return -ENOMEM;
+
+        /* The row, its address, its mounts and its "created" event together, or none. */
+        k = store_begin(store);
         if (k < 0)
                 return k;
+        tx = store;
+
+        k = store_container_insert(store, record);
+        if (k < 0)
+                return k;
+        k = network_allocate_container(r->manager->network, record);
+        if (k < 0)
+                goto undo;
+
+        for (size_t i = 0; i < n_mounts; i++) {
+                bool was_created;
+
+                if (mounts[i].type != CONTAINER_MOUNT_VOLUME)
+                        continue;
+                k = volume_store_ensure(r->manager->volumes, mounts[i].source, &was_created);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to create volume %s: %m", mounts[i].source);
+                        goto undo;
+                }
+                if (was_created && !(created[n_created++] = strdup(mounts[i].source))) {
+                        k = -ENOMEM;
+                        goto undo;
+                }
+        }
+
+        k = store_container_mounts_insert(store, record->id, mounts, n_mounts);
+        if (k < 0)
+                goto undo;
+        (void) manager_event_append(r->manager, EVENT_CREATED, record->id, record->name, attributes, ret_created);
+        k = store_commit(TAKE_PTR(tx));
+        if (k < 0)
+                goto undo;
+        return 0;
+
+undo:
+        if (tx)
+                store_rollback(TAKE_PTR(tx));
+        for (size_t i = 0; i < n_created; i++)
+                volume_store_forget_created(r->manager->volumes, created[i]);
+        return k;
+}
+
+int runtime_create(Runtime *r, const ContainerRecord *record, const ContainerMount *mounts, size_t n_mounts,
+                   bool remove_on_failure, RuntimeCallback callback, void *userdata) {
+        /* The event borrows these until it is delivered. */
+        char *attributes[] = { "image", record->image, NULL };
+        StoredEvent created;
+        int k;
+
+        k = runtime_insert(r, record, mounts, n_mounts, attributes, &created);
+        if (k < 0)
+                return k;
+        manager_event_deliver(r->manager, &created);
 
         k = container_launch(r, record, remove_on_failure, callback, userdata);
         if (k < 0 && !runtime_is_live(r, record->id))
@@ -680,6 +818,7 @@ int runtime_stop(Runtime *r, const char *id, uint64_t grace_usec, RuntimeCallbac
         }
         if (!waiter_push(&c->exit_waiters, callback, userdata))
                 return -ENOMEM;
+        c->stop_requested = true;
 
         if (grace_usec == 0 || c->state == CONTAINER_PENDING)
                 return container_signal(c, SIGKILL);
@@ -698,10 +837,21 @@ int runtime_stop(Runtime *r, const char *id, uint64_t grace_usec, RuntimeCallbac
 
 int runtime_kill(Runtime *r, const char *id, int sig) {
         Container *c = runtime_find(r, id);
+        char number[32];
+        char *attributes[] = { "signal", number, "signal_name", (char *) signal_name(sig), NULL };
+        int k;
 
         if (!c)
                 return -ESRCH;
-        return container_signal(c, sig);
+        k = container_signal(c, sig);
+        if (k < 0)
+                return k;
+
+        snprintf(number, sizeof number, "%d", sig);
+        if (!attributes[3])
+                attributes[2] = NULL;
+        (void) manager_event_emit(r->manager, EVENT_KILLED, c->id, c->name, attributes);
+        return 0;
 }
 
 int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
@@ -827,11 +977,40 @@ int runtime_reconcile(Runtime *r) {
                                            c->state == CONTAINER_PENDING
                                                    ? "quiltd restarted while the container was being created"
                                                    : NULL,
-                                           c->ephemeral);
+                                           c->ephemeral, /* stopped= */ false);
         }
 
         container_record_array_free(records, n);
         network_end_reconcile(r->manager->network);
+        return 0;
+}
+
+/* ---- inside a running container ---------------------------------------------------- */
+
+int runtime_open_root(Runtime *r, const char *id, int *ret_fd) {
+        Container *c = runtime_find(r, id);
+        char path[64];
+        int fd;
+
+        if (!c)
+                return -ESRCH;
+        if (c->state != CONTAINER_RUNNING)
+                return -EBUSY;
+        if (c->init_pidfd < 0)
+                return -ESRCH;
+
+        /* The container's mounts exist only in its mount namespace; its init's root is the
+         * way in. Opened by pid, then checked through the pidfd, which names the process we
+         * started: a pid reused by someone else since would fail the check. */
+        (void) snprintf(path, sizeof path, "/proc/%d/root", (int) c->init_pid);
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        if (pidfd_signal(c->init_pidfd, 0) < 0) {
+                safe_close(fd);
+                return -ESRCH;
+        }
+        *ret_fd = fd;
         return 0;
 }
 

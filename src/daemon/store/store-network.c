@@ -47,8 +47,8 @@ static int find_free_address(Store *s, const NetworkPool *pool, uint32_t *ret) {
         return 0;
 }
 
-static int allocate(Store *s, const char *container_id, const NetworkPool *pool, const char *veth_host,
-                    uint32_t *ret_address) {
+int store_network_allocate(Store *s, const char *container_id, const NetworkPool *pool, const char *veth_host,
+                           uint32_t *ret_address) {
         uint32_t address;
         int r;
 
@@ -87,7 +87,7 @@ int store_container_insert_with_address(Store *s, const ContainerRecord *c, cons
         r = store_container_insert(s, c);
         if (r < 0)
                 return r;
-        r = allocate(s, c->id, pool, veth_host, &address);
+        r = store_network_allocate(s, c->id, pool, veth_host, &address);
         if (r < 0)
                 return r;
 
@@ -175,7 +175,7 @@ int store_network_ensure(Store *s, const char *container_id, const NetworkPool *
                         return r;
         }
 
-        r = allocate(s, container_id, pool, veth_host, &address);
+        r = store_network_allocate(s, container_id, pool, veth_host, &address);
         if (r < 0)
                 return r;
         r = store_commit(TAKE_PTR(tx));

@@ -32,6 +32,12 @@ typedef struct NetworkPool {
         uint32_t last;
 } NetworkPool;
 
+/* Allocates the lowest free address of pool to the container, inside the caller's open
+ * transaction (store_begin()), so that a container row and its address are written
+ * together with whatever else belongs to the creation. -ENOSPC when the pool is full. */
+int store_network_allocate(Store *s, const char *container_id, const NetworkPool *pool, const char *veth_host,
+                           uint32_t *ret_address);
+
 /* Inserts the container's row and allocates the lowest free address of pool to it, in one
  * transaction. -EEXIST when the id or name is taken, -ENOSPC when every address of the
  * pool is allocated; nothing is written then. */
