@@ -452,7 +452,6 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
 
         container_read_exit(r, id, state_before, failure, &state, &e, &error);
         (void) container_cleanup_cgroup(r, id);
-        network_teardown_container(r->manager->network, id);
 
         if (state == CONTAINER_EXITED)
                 log_info("Container %s exited: %s %d%s.", name, e.exit_signal ? "signal" : "status",
@@ -516,29 +515,67 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
         return false;
 }
 
+/* Who waits for a container that has ended, until its network is gone too. */
+typedef struct Finished {
+        Waiter *start_waiters;
+        Waiter *exit_waiters;
+        char *failure;
+        bool never_ran;
+} Finished;
+
+static void finished_notify(Finished *f) {
+        /* Start waiters learn why it never ran; exit waiters that it is over. */
+        waiters_notify(&f->start_waiters, f->never_ran ? -EIO : 0, f->failure);
+        waiters_notify(&f->exit_waiters, 0, NULL);
+        free(f->failure);
+        free(f);
+}
+
+static void container_on_network_torn_down(int error, const char *message, const char *id, void *userdata) {
+        if (error < 0 && error != -ECANCELED)
+                log_warning("Container %s: its network was not cleaned up completely: %s", id,
+                            message ?: strerror(-error));
+        finished_notify(userdata);
+}
+
 static void container_finish(Container *c) {
         Runtime *r = c->runtime;
         bool never_ran = c->state != CONTAINER_RUNNING;
         bool remove = c->remove_on_exit || (never_ran && c->remove_on_failure);
-        _cleanup_free_ char *failure = NULL;
-        Waiter *start_waiters, *exit_waiters;
+        bool deferred;
+        Finished *f;
 
         if (never_ran && !c->failure)
                 container_set_failure(c, "the container's monitor ended before the container started");
+
+        f = new0(Finished, 1);
+        if (!f) {
+                log_oom();
+                (void) network_teardown_container(r->manager->network, c->id, NULL, NULL);
+                (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
+                                           c->stop_requested);
+                container_free(c); /* answers the waiters itself */
+                return;
+        }
+        f->never_ran = never_ran;
+
+        /* Its veth and rules go first (before the row may go), and the waiters hear of the
+         * end only once the network worker has removed them: a removed container leaves
+         * nothing behind by the time rm answers. */
+        deferred = network_teardown_container(r->manager->network, c->id, container_on_network_torn_down, f) > 0;
 
         (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
                                    c->stop_requested);
 
         /* The container is gone before anyone hears of it, so that a callback that acts on
          * the same id finds it stopped, not live. */
-        failure = TAKE_PTR(c->failure);
-        start_waiters = TAKE_PTR(c->start_waiters);
-        exit_waiters = TAKE_PTR(c->exit_waiters);
+        f->failure = TAKE_PTR(c->failure);
+        f->start_waiters = TAKE_PTR(c->start_waiters);
+        f->exit_waiters = TAKE_PTR(c->exit_waiters);
         container_free(c);
 
-        /* Start waiters learn why it never ran; exit waiters that it is over. */
-        waiters_notify(&start_waiters, never_ran ? -EIO : 0, failure);
-        waiters_notify(&exit_waiters, 0, NULL);
+        if (!deferred)
+                finished_notify(f);
 }
 
 /* ---- starting ---------------------------------------------------------------------- */
@@ -741,7 +778,16 @@ int runtime_start(Runtime *r, const char *id, RuntimeCallback callback, void *us
                 return k;
         record.state = CONTAINER_PENDING;
 
-        return container_launch(r, &record, /* first_run= */ false, false, callback, userdata);
+        k = container_launch(r, &record, /* first_run= */ false, false, callback, userdata);
+        if (k < 0 && !runtime_is_live(r, id)) {
+                /* No monitor was spawned (say, no address left in the pool): the row must
+                 * not stay pending with nothing behind it. */
+                int q = store_container_set_exited(r->manager->store, id, CONTAINER_FAILED, 125,
+                                                   0, false, strerror(-k), now_usec(CLOCK_REALTIME));
+                if (q < 0)
+                        log_warning_errno(q, "Failed to record that container %s did not start: %m", record.name);
+        }
+        return k;
 }
 
 /* ---- stopping ---------------------------------------------------------------------- */
@@ -931,6 +977,7 @@ int runtime_reconcile(Runtime *r) {
                 if (k != -ESRCH)
                         log_warning_errno(k, "Failed to adopt container %s, recording it as ended: %m", c->name);
 
+                (void) network_teardown_container(r->manager->network, c->id, NULL, NULL);
                 (void) runtime_record_exit(r, c->id, c->name, c->state,
                                            c->state == CONTAINER_PENDING
                                                    ? "quiltd restarted while the container was being created"
