@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -36,6 +37,8 @@ struct ExecSession {
         void *userdata;
         bool owned; /* false: freed by its owner, waiting for the helper to exit */
 
+        /* A spawned helper (the monitor's exec socket was not there); else -EBADF: the
+         * monitor's fork is its own business and the control socket's EOF says it ended. */
         pid_t helper_pid;
         int helper_pidfd;
         sd_event_source *helper_source;
@@ -550,6 +553,48 @@ static int write_spec(const ExecOptions *o, int *ret_fd) {
         return 0;
 }
 
+/* Hands the exec to the container's monitor (exec.sock in its run dir): "exec" with the
+ * spec and the stdio fds (NULL: none, with a tty or detached). -ENOENT when the monitor has
+ * no socket (it predates it, or cannot serve), so that the caller spawns a helper. */
+static int exec_via_monitor(ExecSession *s, const char *run_dir, int spec_fd, const int *stdio) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char cmsg_buf[CMSG_SPACE(4 * sizeof(int))] = {};
+        struct iovec iov = { .iov_base = (char *) EXEC_MSG_EXEC, .iov_len = strlen(EXEC_MSG_EXEC) };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = cmsg_buf,
+                .msg_controllen = CMSG_SPACE((stdio ? 4 : 1) * sizeof(int)),
+        };
+        struct cmsghdr *cmsg;
+        int fds[4] = { spec_fd, -EBADF, -EBADF, -EBADF };
+
+        if ((size_t) snprintf(sa.sun_path, sizeof sa.sun_path, "%s/exec.sock", run_dir) >= sizeof sa.sun_path)
+                return -ENOENT;
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* A listening unix socket completes connect() at once, or refuses with EAGAIN when
+         * its backlog is full; both other errors mean there is no monitor listening. */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN ? -ENOENT : -errno;
+
+        if (stdio)
+                memcpy(fds + 1, stdio, 3 * sizeof(int));
+        cmsg = CMSG_FIRSTHDR(&mh);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN((stdio ? 4 : 1) * sizeof(int));
+        memcpy(CMSG_DATA(cmsg), fds, (stdio ? 4 : 1) * sizeof(int));
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+                return errno == EPIPE || errno == ECONNRESET ? -ENOENT : -errno;
+
+        s->control_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCallbacks *callbacks,
                  void *userdata, ExecSession **ret) {
         _cleanup_close_ int control = -EBADF, spec_fd = -EBADF, in = -EBADF, out = -EBADF, err = -EBADF,
@@ -557,7 +602,7 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         _cleanup_free_ char *run_dir = NULL;
         ExecSession *s;
         Container *c;
-        int pair[2], k;
+        int k;
 
         c = runtime_find(r, id);
         if (!c || c->state != CONTAINER_RUNNING || c->init_pidfd < 0 || pidfd_signal(c->init_pidfd, 0) < 0)
@@ -600,18 +645,6 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         if (k < 0)
                 goto fail;
 
-        /* Blocking on the helper's side, non-blocking on ours. */
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-                k = -errno;
-                goto fail;
-        }
-        s->control_fd = pair[0];
-        control = pair[1];
-        if (fcntl(s->control_fd, F_SETFL, O_NONBLOCK) < 0) {
-                k = -errno;
-                goto fail;
-        }
-
         if (!o->tty && !o->detach) {
                 if (o->stdin_open) {
                         k = make_pipe(&s->stdin_fd, &in, false);
@@ -635,6 +668,30 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
                 }
         }
 
+        k = exec_via_monitor(s, run_dir, spec_fd,
+                             o->tty || o->detach ? NULL
+                                                 : (const int[]) { in >= 0 ? in : dev_null, out >= 0 ? out : dev_null,
+                                                                   err >= 0 ? err : dev_null });
+        if (k >= 0)
+                goto started;
+        if (k != -ENOENT)
+                goto fail;
+
+        {
+                int pair[2];
+
+                /* Blocking on the helper's side, non-blocking on ours. */
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+                        k = -errno;
+                        goto fail;
+                }
+                s->control_fd = pair[0];
+                control = pair[1];
+                if (fcntl(s->control_fd, F_SETFL, O_NONBLOCK) < 0) {
+                        k = -errno;
+                        goto fail;
+                }
+        }
         {
                 const int fds[EXEC_N_FDS] = {
                         -EBADF,
@@ -670,6 +727,7 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
                 goto kill;
         (void) sd_event_source_set_description(s->helper_source, "exec-helper");
 
+started:
         k = sd_event_add_io(r->event, &s->control_source, s->control_fd, EPOLLIN, on_control, s);
         if (k < 0)
                 goto kill;
@@ -694,14 +752,15 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         return 0;
 
 kill:
-        (void) pidfd_signal(s->helper_pidfd, SIGKILL);
-        if (!s->helper_source) {
+        if (s->helper_pidfd >= 0)
+                (void) pidfd_signal(s->helper_pidfd, SIGKILL);
+        if (s->helper_pidfd >= 0 && !s->helper_source) {
                 /* Nothing would reap it later. */
                 (void) waitid((idtype_t) P_PIDFD, (id_t) s->helper_pidfd, &(siginfo_t) {}, WEXITED);
                 s->helper_pidfd = safe_close(s->helper_pidfd);
         }
 fail:
-        /* A helper that was spawned is reaped when it exits. */
+        /* A spawned helper is reaped when it exits; the monitor's fork sees the socket close. */
         exec_session_free(s);
         return k;
 }
