@@ -23,7 +23,7 @@
 #include "quilt.pb-c.h"
 
 /* As the daemon's limit, so that large exec output or logs are not refused here. */
-#define CLIENT_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
+#define CLIENT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
 
 struct QuiltClient {
         grpc_channel *channel;
