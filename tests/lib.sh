@@ -7,6 +7,7 @@
 #                                    as "Section.Key=Value" (e.g. "API.HTTPListen=127.0.0.1:0")
 #   quiltd_stop                      SIGTERM and wait; fails the test if it does not exit
 #   quilt ARGS...                    the CLI against this quiltd
+#   in_quiltd_netns CMD...           run CMD in quiltd's network namespace (see below)
 #   http METHOD PATH [BODY]          curl against the HTTP socket; prints body, sets $HTTP_STATUS
 #   tap_ok/tap_fail/tap_is/tap_done  TAP output
 
@@ -33,6 +34,29 @@ tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
 [ -x "$QUILTD_BIN" ] || { echo "Bail out! $QUILTD_BIN not built"; exit 1; }
+
+# Network isolation. Each test runs in a private, named network namespace
+# (/run/netns/quilt-test-*, only lo, up): quiltd and everything the test starts live there,
+# so the quilt0 bridge, veths, nft tables and sysctls a networked quiltd creates never reach
+# the host's network namespace, tests running in parallel do not collide, and TCP listeners
+# (API.HTTPListen=127.0.0.1:...) stay reachable from the test. The first time lib.sh is
+# sourced it creates the namespace, re-runs the test script inside it with nsenter (not
+# "ip netns exec", which remounts /sys and hides /sys/fs/cgroup), and deletes the namespace
+# when the test ends, which also removes any veth or bridge left in it.
+if [ -z "${QUILT_TEST_NETNS:-}" ]; then
+        QUILT_TEST_NETNS=quilt-test-$$-$RANDOM
+        ip netns add "$QUILT_TEST_NETNS" || { echo "Bail out! cannot create network namespace $QUILT_TEST_NETNS"; exit 1; }
+        export QUILT_TEST_NETNS
+        trap 'ip netns delete "$QUILT_TEST_NETNS"' EXIT
+        trap 'exit 143' TERM
+        trap 'exit 130' INT
+        ip -n "$QUILT_TEST_NETNS" link set lo up || exit 1
+        nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$BASH" "$0" "$@"
+        exit $?
+fi
+# in_quiltd_netns CMD...: CMD in quiltd's (and this test's) network namespace, also from
+# a process that has left it (e.g. after nsenter into another namespace).
+in_quiltd_netns() { nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$@"; }
 
 QT_DIR=$(mktemp -d /tmp/quilt-test.XXXXXX)
 QUILTD_PID=
@@ -71,7 +95,8 @@ quiltd_start() {
         quiltd_write_config "$@"
         # Sockets of an earlier quiltd in this test must not pass for the new one's.
         rm -f "$QT_DIR/run/quilt.sock" "$QT_DIR/run/http.sock"
-        "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
+        # nsenter execs quiltd (no fork for a network namespace): $! is quiltd's pid.
+        nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
         QUILTD_PID=$!
         local i
         # A socket file exists from bind() on, a moment before listen(): wait for an answer.

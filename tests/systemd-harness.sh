@@ -18,6 +18,10 @@
 # - Overlayfs cannot use the harness' overlay root as an upper dir: give container state a
 #   tmpfs, e.g. --tmpfs /var/lib/quilt.
 # - Bind the build tree in (--bind), for determinism; it can be bound at its own path.
+# - The harness has its own network namespace unless --net host is given (no test does):
+#   a quiltd inside creates quilt0, veths, its nft table and net.* sysctls (/proc/sys/net
+#   is writable there) in that namespace only, and they vanish with it. Never combine a
+#   networked quiltd with --net host.
 # - cgroup v1 here: MemoryMax= is memory.limit_in_bytes, an OOM kill ends as Result=signal
 #   (not oom-kill), MemoryHigh/Low, AllowedCPUs are ignored.
 # shellcheck disable=SC2015 # "A && B || die" is meant as written throughout

@@ -16,6 +16,7 @@ PACKAGES=(
         libmicrohttpd-dev libjansson-dev libinih-dev
         # libraries DESIGN.md assigns to the runtime (tar, netlink, NAT, seccomp, caps)
         libarchive-dev libnl-3-dev libnl-route-3-dev libnftables-dev libseccomp-dev libcap-dev
+        libldns-dev                     # DNS packets for the DNS server on quilt0
         bash-completion                 # bash-completion.pc: where completions go
         # tests
         python3 python3-grpcio python3-grpc-tools python3-protobuf   # gRPC interop test

@@ -6,7 +6,10 @@
 
 #include "api-grpc.h"
 #include "api-http.h"
+#include "api.h"
 #include "cgroup-backend.h"
+#include "dns-server.h"
+#include "events.h"
 #include "image-store.h"
 #include "runtime.h"
 #include "fs-util.h"
@@ -132,8 +135,10 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         /* Containers keep running: the runtime only lets go of its monitors. */
         runtime_free(m->runtime);
+        dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
+        events_free(m->events);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -165,6 +170,20 @@ static int manager_setup_directories(Manager *m) {
         r = mkdir_p(m->config->runtime_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", m->config->runtime_dir);
+        return 0;
+}
+
+static int manager_setup_dns(Manager *m) {
+        int r;
+
+        r = dns_server_new(m->event, &m->dns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the DNS server: %m");
+
+        /* config_load() checked every entry, so this fails only without memory. */
+        r = dns_server_set_upstreams(m->dns, m->config->dns_upstreams);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the DNS upstream servers: %m");
         return 0;
 }
 
@@ -211,14 +230,23 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %m", db_path);
 
+        /* Before the runtime: reconciling running containers puts their names back. */
+        r = manager_setup_dns(m);
+        if (r < 0)
+                return r;
+        /* Before the runtime: reconciling records the deaths that happened meanwhile. */
+        r = events_new(m, &m->events);
+        if (r < 0)
+                return log_oom();
+
         r = manager_setup_runtime(m);
         if (r < 0)
                 return r;
 
-        r = api_grpc_new(m, &m->grpc);
+        r = api_grpc_new(m, api_quilt_service(), &m->grpc);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the gRPC server: %m");
-        r = api_http_new(m, &m->http);
+        r = api_http_new(m, api_quilt_service(), &m->http);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP server: %m");
 

@@ -15,6 +15,8 @@
 typedef struct ApiGrpc ApiGrpc;
 typedef struct ApiHttp ApiHttp;
 typedef struct CgroupBackend CgroupBackend;
+typedef struct DnsServer DnsServer;
+typedef struct Events Events;
 typedef struct ImageStore ImageStore;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
@@ -23,9 +25,14 @@ typedef struct Manager {
         sd_event *event;
         QuiltConfig *config;
         Store *store;
+        Events *events;
         ImageStore *images;
         CgroupBackend *cgroups;
         Runtime *runtime;
+        /* The DNS server for containers; created at start-up with the configured upstreams.
+         * The network code makes it listen on the bridge address (DNSPort=) and adds and
+         * removes containers' names. */
+        DnsServer *dns;
         ApiGrpc *grpc;
         ApiHttp *http;
         HostInfo host;

@@ -10,6 +10,8 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "socket-address.h"
+#include "strv.h"
 
 #define DEFAULT_GRPC_SOCKET  "/run/quilt/quilt.sock"
 #define DEFAULT_HTTP_SOCKET  "/run/quilt/http.sock"
@@ -133,6 +135,7 @@ int config_new(QuiltConfig **ret) {
         c->socket_group = strdup(DEFAULT_SOCKET_GROUP);
         c->state_dir = strdup(DEFAULT_STATE_DIR);
         c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR);
+        c->dns_port = DEFAULT_DNS_PORT;
         if (!c->grpc_socket || !c->http_socket || !c->socket_group || !c->state_dir || !c->runtime_dir)
                 return -ENOMEM;
 
@@ -159,6 +162,7 @@ QuiltConfig *config_free(QuiltConfig *c) {
         erase_and_free(c->token);
         free(c->state_dir);
         free(c->runtime_dir);
+        strv_free(c->dns_upstreams);
         return mfree(c);
 }
 
@@ -193,6 +197,12 @@ static int config_dup(const QuiltConfig *c, QuiltConfig **ret) {
             strdup_or_null(c->state_dir, &n->state_dir) < 0 ||
             strdup_or_null(c->runtime_dir, &n->runtime_dir) < 0)
                 return -ENOMEM;
+        n->dns_port = c->dns_port;
+        if (c->dns_upstreams) {
+                n->dns_upstreams = strv_copy(c->dns_upstreams);
+                if (!n->dns_upstreams)
+                        return -ENOMEM;
+        }
 
         *ret = TAKE_PTR(n);
         return 0;
@@ -586,6 +596,65 @@ static int parse_token_file(ParseState *st, const char *key, const char *value, 
         return 0;
 }
 
+static int parse_port(ParseState *st, const char *key, const char *value, void *data) {
+        uint16_t *p = data;
+        size_t digits;
+        unsigned long v;
+
+        if (isempty(value)) {
+                *p = DEFAULT_DNS_PORT;
+                return 0;
+        }
+        digits = strspn(value, "0123456789");
+        v = digits > 0 && digits <= 5 && value[digits] == '\0' ? strtoul(value, NULL, 10) : 0;
+        if (v < 1 || v > 65535)
+                return parse_error(st, key, "invalid port '%s', expected 1-65535", value);
+        *p = (uint16_t) v;
+        return 0;
+}
+
+/* DNSUpstream=: a list, as systemd's list settings: each assignment adds, an empty one
+ * resets to the default (the host's resolv.conf). */
+static int parse_dns_upstreams(ParseState *st, const char *key, const char *value, void *data) {
+        char ***l = data;
+        _cleanup_free_ char *copy = NULL;
+        char *word, *save = NULL;
+
+        if (isempty(value)) {
+                *l = strv_free(*l);
+                return 0;
+        }
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+
+        for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+                struct sockaddr_storage sa;
+                const char *reason = NULL;
+                size_t n = strv_length(*l);
+                socklen_t len;
+                char **a;
+                int r;
+
+                r = socket_address_parse(word, DEFAULT_DNS_PORT, &sa, &len, &reason);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return parse_error(st, key, "invalid DNS server '%s': %s (expected IP or IP:PORT)", word,
+                                           reason);
+
+                a = realloc(*l, (n + 2) * sizeof(char *));
+                if (!a)
+                        return -ENOMEM;
+                *l = a;
+                a[n] = strdup(word);
+                a[n + 1] = NULL;
+                if (!a[n])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static const struct {
         const char *section;
         const char *key;
@@ -603,6 +672,8 @@ static const struct {
         { "API", "TokenFile", parse_token_file, offsetof(QuiltConfig, token) },
         { "Storage", "StateDirectory", parse_state_dir, offsetof(QuiltConfig, state_dir) },
         { "Storage", "RuntimeDirectory", parse_runtime_dir, offsetof(QuiltConfig, runtime_dir) },
+        { "Network", "DNSPort", parse_port, offsetof(QuiltConfig, dns_port) },
+        { "Network", "DNSUpstream", parse_dns_upstreams, offsetof(QuiltConfig, dns_upstreams) },
 };
 
 static bool section_is_known(const char *s, size_t n) {
@@ -825,6 +896,17 @@ int config_verify(const QuiltConfig *c, char **ret_error) {
         if (c->grpc_listen && c->http_listen && streq(c->grpc_listen, c->http_listen))
                 return set_error(ret_error, -EINVAL,
                                  "GRPCListen= and HTTPListen= must differ, both are '%s'", c->grpc_listen);
+
+        if (c->dns_port == 0)
+                return set_error(ret_error, -EINVAL, "DNSPort=: invalid port 0, expected 1-65535");
+        for (char **u = c->dns_upstreams; u && *u; u++) {
+                struct sockaddr_storage sa;
+                socklen_t len;
+
+                if (socket_address_parse(*u, DEFAULT_DNS_PORT, &sa, &len, &reason) < 0)
+                        return set_error(ret_error, -EINVAL, "DNSUpstream=: invalid DNS server '%s': %s", *u,
+                                         strempty(reason));
+        }
 
         if (c->token && !token_is_valid(c->token))
                 return set_error(ret_error, -EINVAL,

@@ -22,6 +22,14 @@
  *   StateDirectory=/var/lib/quilt
  *   RuntimeDirectory=/run/quilt
  *
+ *   [Network]
+ *   DNSPort=53                             (the DNS server's port on the bridge address)
+ *   DNSUpstream=                           (where names that are not containers' go:
+ *                                           "IP" or "IP:PORT", "[IPv6]:PORT", several
+ *                                           separated by spaces; repeating the key adds,
+ *                                           an empty value resets; none = the host's
+ *                                           /etc/resolv.conf, followed when it changes)
+ *
  * A TCP listener without a token is a configuration error: the TCP ports are reachable by
  * every local user, so they are never served unauthenticated. */
 
@@ -31,6 +39,7 @@
 #include "macro.h"
 
 #define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
+#define DEFAULT_DNS_PORT  53
 
 typedef enum QuiltBackend {
         QUILT_BACKEND_AUTO,
@@ -53,6 +62,9 @@ typedef struct QuiltConfig {
 
         char *state_dir;
         char *runtime_dir;
+
+        uint16_t dns_port;
+        char **dns_upstreams; /* NULL: the host's /etc/resolv.conf */
 } QuiltConfig;
 
 /* Defaults only. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The CLI's gRPC client: one channel, one pluck completion queue, one call at a time.
- * Every call is a single batch, so the CLI needs no threads of its own. */
+/* The CLI's gRPC client: one channel, one pluck completion queue. A unary call is a single
+ * batch, so the CLI needs no threads of its own. A stream plucks its own tags (one for
+ * sending, one for receiving, one for the status), so that one thread may send while
+ * another receives. */
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,11 +23,13 @@
 #include "grpc-message.h"
 #include "quilt-client.h"
 #include "quilt.pb-c.h"
+#include "rpc-kind.h"
 
 /* As the daemon's limit, so that large exec output or logs are not refused here. */
 #define CLIENT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
 
 struct QuiltClient {
+        const ProtobufCServiceDescriptor *service;
         grpc_channel *channel;
         grpc_completion_queue *cq;
         char *target;
@@ -158,7 +162,11 @@ static int host_to_target(const char *host, char **ret, const char **ret_reason)
 }
 
 int quilt_client_new(const char *host, const char *token, QuiltClient **ret) {
-        const ProtobufCServiceDescriptor *service = &quilt__quilt_service__descriptor;
+        return quilt_client_new_for_service(host, token, &quilt__quilt_service__descriptor, ret);
+}
+
+int quilt_client_new_for_service(const char *host, const char *token, const ProtobufCServiceDescriptor *service,
+                                 QuiltClient **ret) {
         grpc_arg args[] = {
                 {
                         .type = GRPC_ARG_INTEGER,
@@ -210,6 +218,7 @@ int quilt_client_new(const char *host, const char *token, QuiltClient **ret) {
         c = calloc(1, sizeof(QuiltClient));
         if (!c)
                 return log_oom();
+        c->service = service;
         c->n_methods = service->n_methods;
         c->registered = calloc(c->n_methods, sizeof(void *));
         c->paths = calloc(c->n_methods, sizeof(char *));
@@ -270,11 +279,36 @@ static char *slice_to_string(grpc_slice s) {
         return strndup((const char *) GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
 }
 
+/* Looks method up in the service and registers it with the channel once. */
+static int client_method(QuiltClient *c, const char *method, const ProtobufCMethodDescriptor **ret_md,
+                         void **ret_registered) {
+        const ProtobufCMethodDescriptor *md;
+        size_t index;
+
+        md = protobuf_c_service_descriptor_get_method_by_name(c->service, method);
+        if (!md)
+                return log_error_errno(EINVAL, "Unknown RPC '%s'.", method);
+        index = md - c->service->methods;
+
+        if (!c->registered[index]) {
+                if (asprintf(&c->paths[index], "/%s/%s", c->service->name, md->name) < 0) {
+                        c->paths[index] = NULL;
+                        return log_oom();
+                }
+                c->registered[index] = grpc_channel_register_call(c->channel, c->paths[index], NULL, NULL);
+                if (!c->registered[index])
+                        return log_error_errno(ENOMEM, "Failed to register RPC %s.", method);
+        }
+
+        *ret_md = md;
+        *ret_registered = c->registered[index];
+        return 0;
+}
+
 int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage *request,
                       uint64_t timeout_usec, ProtobufCMessage **ret_reply, QuiltStatusCode *ret_code,
                       char **ret_message) {
-        const ProtobufCServiceDescriptor *service = &quilt__quilt_service__descriptor;
-        const ProtobufCMethodDescriptor *md;
+        const ProtobufCMethodDescriptor *md = NULL;
         _cleanup_free_ void *empty_request = NULL;
         grpc_metadata_array initial_metadata, trailing_metadata;
         grpc_byte_buffer *send_bb = NULL, *recv_bb = NULL;
@@ -289,13 +323,13 @@ int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage
         grpc_call_error e;
         grpc_event ev;
         grpc_call *call;
-        size_t index, n = 0;
+        void *registered = NULL;
+        size_t n = 0;
         int r;
 
-        md = protobuf_c_service_descriptor_get_method_by_name(service, method);
-        if (!md)
-                return log_error_errno(EINVAL, "Unknown RPC '%s'.", method);
-        index = md - service->methods;
+        r = client_method(c, method, &md, &registered);
+        if (r < 0)
+                return r;
 
         /* NULL stands for the empty request, which is what most queries send. */
         if (!request) {
@@ -309,24 +343,14 @@ int quilt_client_call(QuiltClient *c, const char *method, const ProtobufCMessage
                 return log_error_errno(EINVAL, "BUG: %s takes a %s, not a %s.", method, md->input->name,
                                        request->descriptor->name);
 
-        if (!c->registered[index]) {
-                if (asprintf(&c->paths[index], "/%s/%s", service->name, md->name) < 0) {
-                        c->paths[index] = NULL;
-                        return log_oom();
-                }
-                c->registered[index] = grpc_channel_register_call(c->channel, c->paths[index], NULL, NULL);
-                if (!c->registered[index])
-                        return log_error_errno(ENOMEM, "Failed to register RPC %s.", method);
-        }
-
         deadline = timeout_usec == 0 ? gpr_inf_future(GPR_CLOCK_REALTIME)
                                      : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                     gpr_time_from_micros((int64_t) MIN(timeout_usec,
                                                                                        (uint64_t) INT64_MAX),
                                                                          GPR_TIMESPAN));
 
-        call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
-                                                   c->registered[index], deadline, NULL);
+        call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, registered,
+                                                   deadline, NULL);
         if (!call)
                 return log_error_errno(ENOMEM, "Failed to create call for %s.", method);
 
@@ -414,4 +438,295 @@ finish:
                 grpc_byte_buffer_destroy(recv_bb);
         grpc_call_unref(call);
         return r;
+}
+
+/* ---- streams ------------------------------------------------------------------------ */
+
+struct QuiltStream {
+        QuiltClient *client;
+        const ProtobufCMethodDescriptor *method;
+        bool client_streaming;
+        grpc_call *call;
+
+        /* Their addresses are the tags of the three kinds of batches. */
+        char send_tag, recv_tag, status_tag;
+
+        /* The sending thread's. */
+        bool send_closed;
+        bool send_failed;
+
+        /* The receiving thread's. */
+        grpc_metadata_array initial_metadata;
+        bool initial_metadata_requested;
+        grpc_byte_buffer *recv_bb;
+        bool recv_pending;
+
+        /* RECV_STATUS_ON_CLIENT, started at open, plucked by the receiver at the end. */
+        grpc_metadata_array trailing_metadata;
+        grpc_status_code status;
+        grpc_slice status_details;
+        const char *error_string;
+        bool status_pending;
+        bool finished;
+        QuiltStatusCode code;
+        char *message;
+};
+
+/* Waits for tag's batch; false if it failed. */
+static bool stream_pluck(QuiltStream *s, void *tag) {
+        grpc_event ev;
+
+        ev = grpc_completion_queue_pluck(s->client->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+int quilt_client_stream_open(QuiltClient *c, const char *method, const ProtobufCMessage *first,
+                             QuiltStream **ret) {
+        const ProtobufCMethodDescriptor *md = NULL;
+        _cleanup_free_ void *empty_request = NULL;
+        grpc_metadata authorization = {};
+        grpc_byte_buffer *bb;
+        grpc_op ops[3] = {};
+        grpc_call_error e;
+        void *registered = NULL;
+        QuiltStream *s;
+        size_t n = 0;
+        int r;
+
+        r = client_method(c, method, &md, &registered);
+        if (r < 0)
+                return r;
+        if (!first) {
+                empty_request = malloc(md->input->sizeof_message);
+                if (!empty_request)
+                        return log_oom();
+                md->input->message_init(empty_request);
+                first = empty_request;
+        }
+        if (first->descriptor != md->input)
+                return log_error_errno(EINVAL, "BUG: %s takes a %s, not a %s.", method, md->input->name,
+                                       first->descriptor->name);
+
+        s = new0(QuiltStream, 1);
+        if (!s)
+                return log_oom();
+        s->client = c;
+        s->method = md;
+        s->client_streaming = rpc_kind(c->service, md->name) & RPC_CLIENT_STREAMING;
+        s->status_details = grpc_empty_slice();
+        grpc_metadata_array_init(&s->initial_metadata);
+        grpc_metadata_array_init(&s->trailing_metadata);
+
+        s->call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, registered,
+                                                      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (!s->call) {
+                quilt_client_stream_free(s);
+                return log_error_errno(ENOMEM, "Failed to create call for %s.", method);
+        }
+
+        /* The status arrives whenever the call ends; its batch waits from the start. */
+        ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+        ops[0].data.recv_status_on_client.trailing_metadata = &s->trailing_metadata;
+        ops[0].data.recv_status_on_client.status = &s->status;
+        ops[0].data.recv_status_on_client.status_details = &s->status_details;
+        ops[0].data.recv_status_on_client.error_string = &s->error_string;
+        e = grpc_call_start_batch(s->call, ops, 1, &s->status_tag, NULL);
+        if (e != GRPC_CALL_OK) {
+                quilt_client_stream_free(s);
+                return log_error_errno(EIO, "Failed to start call %s: %s", method, grpc_call_error_to_string(e));
+        }
+        s->status_pending = true;
+
+        bb = grpc_message_pack(first);
+        if (!bb) {
+                quilt_client_stream_free(s);
+                return log_oom();
+        }
+
+        memset(ops, 0, sizeof ops);
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET; /* fail fast */
+        if (c->authorization) {
+                authorization.key = grpc_slice_from_static_string("authorization");
+                authorization.value = grpc_slice_from_static_string(c->authorization);
+                ops[n].data.send_initial_metadata.count = 1;
+                ops[n].data.send_initial_metadata.metadata = &authorization;
+        }
+        n++;
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = bb;
+        if (!s->client_streaming) {
+                ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+                s->send_closed = true;
+        }
+
+        /* Never waits for the server's headers before sending (a server may send them only
+         * with its first message); the receive side asks for them. */
+        e = grpc_call_start_batch(s->call, ops, n, &s->send_tag, NULL);
+        if (e != GRPC_CALL_OK) {
+                grpc_byte_buffer_destroy(bb);
+                quilt_client_stream_free(s);
+                return log_error_errno(EIO, "Failed to start call %s: %s", method, grpc_call_error_to_string(e));
+        }
+        if (!stream_pluck(s, &s->send_tag))
+                s->send_failed = true; /* the status says why */
+        grpc_byte_buffer_destroy(bb);
+
+        *ret = s;
+        return 0;
+}
+
+static int stream_finish(QuiltStream *s) {
+        if (!s->finished) {
+                if (s->status_pending) {
+                        (void) stream_pluck(s, &s->status_tag);
+                        s->status_pending = false;
+                }
+                s->finished = true;
+                s->code = (QuiltStatusCode) s->status;
+                if (s->status != GRPC_STATUS_OK) {
+                        s->message = GRPC_SLICE_LENGTH(s->status_details) > 0
+                                             ? slice_to_string(s->status_details)
+                                             : strdup(s->error_string ?: "no details");
+                        if (!s->message)
+                                return log_oom();
+                }
+        }
+        return s->code == QUILT_STATUS_OK ? 0 : -EREMOTEIO;
+}
+
+int quilt_client_stream_recv(QuiltStream *s, const ProtobufCMessageDescriptor *type, uint64_t timeout_usec,
+                             ProtobufCMessage **ret) {
+        grpc_byte_buffer *bb;
+        ProtobufCMessage *m;
+        gpr_timespec deadline;
+        grpc_event ev;
+
+        if (s->finished)
+                return stream_finish(s);
+
+        if (!s->recv_pending) {
+                grpc_op ops[2] = {};
+                grpc_call_error e;
+                size_t n = 0;
+
+                if (!s->initial_metadata_requested) {
+                        ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+                        ops[n++].data.recv_initial_metadata.recv_initial_metadata = &s->initial_metadata;
+                }
+                ops[n].op = GRPC_OP_RECV_MESSAGE;
+                ops[n++].data.recv_message.recv_message = &s->recv_bb;
+
+                e = grpc_call_start_batch(s->call, ops, n, &s->recv_tag, NULL);
+                if (e != GRPC_CALL_OK)
+                        return log_error_errno(EIO, "Failed to receive on %s: %s", s->method->name,
+                                               grpc_call_error_to_string(e));
+                s->initial_metadata_requested = true;
+                s->recv_pending = true;
+        }
+
+        deadline = timeout_usec == 0
+                           ? gpr_inf_future(GPR_CLOCK_REALTIME)
+                           : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                          gpr_time_from_micros((int64_t) MIN(timeout_usec, (uint64_t) INT64_MAX),
+                                                               GPR_TIMESPAN));
+        ev = grpc_completion_queue_pluck(s->client->cq, &s->recv_tag, deadline, NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT)
+                return -ETIMEDOUT; /* the batch stays; the next recv waits on */
+        s->recv_pending = false;
+        bb = TAKE_PTR(s->recv_bb);
+
+        if (ev.type != GRPC_OP_COMPLETE || !ev.success || !bb) {
+                if (bb)
+                        grpc_byte_buffer_destroy(bb);
+                return stream_finish(s); /* the end of the stream */
+        }
+
+        m = grpc_message_unpack(type ?: s->method->output, bb);
+        grpc_byte_buffer_destroy(bb);
+        if (!m) {
+                grpc_call_cancel_with_status(s->call, GRPC_STATUS_INTERNAL, "cannot decode the daemon's message", NULL);
+                (void) stream_finish(s);
+                return -EBADMSG;
+        }
+        *ret = m;
+        return 1;
+}
+
+int quilt_client_stream_send(QuiltStream *s, const ProtobufCMessage *message) {
+        grpc_op op = { .op = GRPC_OP_SEND_MESSAGE };
+        grpc_byte_buffer *bb;
+        grpc_call_error e;
+        bool ok;
+
+        if (message->descriptor != s->method->input)
+                return log_error_errno(EINVAL, "BUG: %s takes a %s, not a %s.", s->method->name,
+                                       s->method->input->name, message->descriptor->name);
+        if (s->send_closed || s->send_failed)
+                return -EPIPE;
+
+        bb = grpc_message_pack(message);
+        if (!bb)
+                return log_oom();
+        op.data.send_message.send_message = bb;
+        e = grpc_call_start_batch(s->call, &op, 1, &s->send_tag, NULL);
+        ok = e == GRPC_CALL_OK && stream_pluck(s, &s->send_tag);
+        grpc_byte_buffer_destroy(bb);
+        if (!ok) {
+                s->send_failed = true;
+                return -EPIPE;
+        }
+        return 0;
+}
+
+int quilt_client_stream_close_send(QuiltStream *s) {
+        grpc_op op = { .op = GRPC_OP_SEND_CLOSE_FROM_CLIENT };
+        grpc_call_error e;
+
+        if (s->send_closed)
+                return 0;
+        if (s->send_failed)
+                return -EPIPE;
+        s->send_closed = true;
+        e = grpc_call_start_batch(s->call, &op, 1, &s->send_tag, NULL);
+        if (e != GRPC_CALL_OK || !stream_pluck(s, &s->send_tag))
+                return -EPIPE;
+        return 0;
+}
+
+void quilt_client_stream_cancel(QuiltStream *s) {
+        if (s && s->call)
+                grpc_call_cancel(s->call, NULL);
+}
+
+void quilt_client_stream_status(QuiltStream *s, QuiltStatusCode *ret_code, const char **ret_message) {
+        if (ret_code)
+                *ret_code = s->finished ? s->code : QUILT_STATUS_UNKNOWN;
+        if (ret_message)
+                *ret_message = s->finished ? s->message : NULL;
+}
+
+QuiltStream *quilt_client_stream_free(QuiltStream *s) {
+        if (!s)
+                return NULL;
+
+        if (s->call) {
+                if (!s->finished)
+                        grpc_call_cancel(s->call, NULL);
+                /* Every batch completes once the call is cancelled; nothing of ours may be
+                 * referenced by grpc after this. */
+                if (s->recv_pending)
+                        (void) stream_pluck(s, &s->recv_tag);
+                if (s->status_pending)
+                        (void) stream_pluck(s, &s->status_tag);
+                grpc_call_unref(s->call);
+        }
+        if (s->recv_bb)
+                grpc_byte_buffer_destroy(s->recv_bb);
+        grpc_metadata_array_destroy(&s->initial_metadata);
+        grpc_metadata_array_destroy(&s->trailing_metadata);
+        grpc_slice_unref(s->status_details);
+        gpr_free((void *) s->error_string);
+        free(s->message);
+        return mfree(s);
 }

@@ -86,6 +86,8 @@ static void test_defaults(void) {
         ok(!c->token, "default no token");
         is_str(c->state_dir, "/var/lib/quilt", "default StateDirectory=");
         is_str(c->runtime_dir, "/run/quilt", "default RuntimeDirectory=");
+        is_int(c->dns_port, 53, "default DNSPort=53");
+        ok(!c->dns_upstreams, "default DNSUpstream= none (the host's resolv.conf)");
         is_int(config_verify(c, &error), 0, "defaults verify");
         ok(!error, "no error message for good defaults");
 }
@@ -260,6 +262,41 @@ static void test_values(void) {
         is_int(load("", &c, NULL, NULL), 0, "empty file loads");
         if (c)
                 is_str(c->grpc_socket, "/run/quilt/quilt.sock", "empty file keeps defaults");
+}
+
+static void test_network(void) {
+        _cleanup_(config_freep) QuiltConfig *c = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        is_int(load("[Network]\nDNSPort=5353\nDNSUpstream=192.0.2.1 [2001:db8::1]:54\nDNSUpstream=127.0.0.1:5300\n",
+                    &c, &error, NULL),
+               0, "[Network] loads");
+        if (c) {
+                is_int(c->dns_port, 5353, "DNSPort= stored");
+                ok(c->dns_upstreams && c->dns_upstreams[0] && streq(c->dns_upstreams[0], "192.0.2.1") &&
+                           c->dns_upstreams[1] && streq(c->dns_upstreams[1], "[2001:db8::1]:54") &&
+                           c->dns_upstreams[2] && streq(c->dns_upstreams[2], "127.0.0.1:5300") &&
+                           !c->dns_upstreams[3],
+                   "DNSUpstream= words and repeated keys add up, in order");
+                is_int(config_verify(c, NULL), 0, "[Network] verifies");
+        }
+        c = config_free(c);
+
+        is_int(load("[Network]\nDNSUpstream=192.0.2.1\nDNSUpstream=\nDNSPort=1\nDNSPort=\n", &c, NULL, NULL), 0,
+               "[Network] empty assignments load");
+        if (c) {
+                ok(!c->dns_upstreams, "DNSUpstream= resets to the host's resolv.conf");
+                is_int(c->dns_port, 53, "DNSPort= resets to 53");
+        }
+
+        check_error("[Network]\nDNSPort=0\n", 2, "DNSPort: invalid port '0', expected 1-65535", "DNSPort=0");
+        check_error("[Network]\nDNSPort=65536\n", 2, "DNSPort: invalid port '65536'", "DNSPort= too big");
+        check_error("[Network]\nDNSPort=dns\n", 2, "DNSPort: invalid port 'dns'", "DNSPort= not a number");
+        check_error("[Network]\nDNSUpstream=1.1.1.1 dns.example\n", 2,
+                    "DNSUpstream: invalid DNS server 'dns.example': not an IPv4 or IPv6 address",
+                    "DNSUpstream= host name");
+        check_error("[Network]\nDNSUpstream=192.0.2.1:99999\n", 2, "DNSUpstream: invalid DNS server '192.0.2.1:99999'",
+                    "DNSUpstream= bad port");
 }
 
 static void test_empty_resets(void) {
@@ -664,6 +701,7 @@ int main(void) {
         umask(0);
 
         test_defaults();
+        test_network();
         test_backend_strings();
         test_durations();
         test_full_file();

@@ -20,11 +20,16 @@
  * The fd map is only used for the peer's credentials, and only when it agrees with the
  * server the call came through.
  *
- * Each call is one GrpcCall with one tag, reused for its two completions: the arrival of
- * the call, then the batch that answers it. A handler may answer later; the grpc call
- * stays referenced until then, and if the client went away in the meantime grpc simply
- * fails the answering batch. */
+ * Each call is one GrpcCall, refcounted: every batch in flight holds a reference through
+ * its tag, and so does the handler until it answers. When a call arrives, a
+ * RECV_CLOSE_ON_SERVER batch is started at once: its completion with "cancelled" is the
+ * only word of a client that went away (cancelled, past its deadline, disconnected), and
+ * turns into the handler's on_cancel. Sending is one batch at a time (grpc allows one
+ * SEND_MESSAGE in flight per call): messages wait in a queue, the status behind them, and
+ * a unary answer (initial metadata, message, status) is a single batch. Client streams are
+ * received one RECV_MESSAGE at a time; the handler runs with the first message. */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -90,7 +95,7 @@ typedef struct GrpcServer {
         ApiGrpc *grpc;
         grpc_server *server;
         bool require_token;
-        void **methods; /* registered method handles, in api_methods() order */
+        void **methods; /* registered method handles, in the service's order */
         GrpcTag shutdown_tag;
         bool shutdown_done;
 } GrpcServer;
@@ -106,32 +111,54 @@ struct GrpcListener {
         GrpcListener *next;
 };
 
-typedef enum GrpcCallState {
-        GRPC_CALL_REQUESTED,  /* posted to grpc, waiting for a client */
-        GRPC_CALL_DISPATCHED, /* with the handler */
-        GRPC_CALL_SENDING,    /* the answering batch is in flight */
-} GrpcCallState;
+typedef struct GrpcMessage GrpcMessage;
+struct GrpcMessage {
+        grpc_byte_buffer *buffer;
+        size_t size;
+        GrpcMessage *next;
+};
 
 typedef struct GrpcCall GrpcCall;
 struct GrpcCall {
-        GrpcTag tag;
+        /* One tag per kind of batch; each batch in flight holds a reference. */
+        GrpcTag request_tag, close_tag, send_tag, recv_tag;
+        unsigned n_refs;
+
         GrpcServer *server;
         const ApiMethod *method; /* NULL: a catch-all request for methods we do not know */
-        GrpcCallState state;
 
         grpc_call *call;
         gpr_timespec deadline;
         grpc_call_details details; /* catch-all requests only */
         grpc_metadata_array metadata;
-        grpc_byte_buffer *payload;
+        grpc_byte_buffer *payload; /* the request, unless the method is client-streaming */
 
-        ApiCall *api_call; /* while DISPATCHED */
+        /* With its handler from dispatch until it answers (that reference is the handler's);
+         * freed with the GrpcCall, so that it counts as in flight until all is sent. */
+        ApiCall *api_call;
 
-        /* Referenced by the answering batch, so they live until it completes. */
-        grpc_byte_buffer *reply;
+        /* Sending: one batch at a time; messages wait in the queue, the status after them. */
+        GrpcMessage *queue, *queue_tail;
+        grpc_byte_buffer *sending;
+        size_t sending_size;
+        size_t queued_bytes; /* queue plus sending */
+        bool send_busy;
+        bool initial_metadata_sent;
+        bool finish_queued;
+        bool status_sent;
+        QuiltStatusCode status;
         grpc_slice status_details;
         bool has_status_details;
-        int cancelled;
+
+        /* Receiving (client-streaming calls): one message at a time. */
+        grpc_byte_buffer *recv_payload;
+        bool recv_busy;
+        bool awaiting_first; /* the handler runs with the first message */
+        bool half_closed;
+        sd_event_source *half_close_source;
+
+        int cancelled; /* RECV_CLOSE_ON_SERVER's verdict */
+        bool dead;     /* the client is gone or a batch failed: nothing more goes out */
 
         GrpcCall *prev, *next;
 };
@@ -144,8 +171,7 @@ struct ApiGrpc {
         grpc_server_credentials *credentials;
         GrpcServer *servers[2]; /* indexed by require_token */
 
-        const ApiMethod *methods;
-        size_t n_methods;
+        const ApiService *service;
         char **method_paths; /* "/quilt.QuiltService/GetHealth"; grpc keeps pointers to them */
 
         GrpcListener *listeners;
@@ -241,11 +267,13 @@ static int grpc_on_event_fd(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
-/* ---- payloads ------------------------------------------------------------------------ */
-
 /* ---- calls --------------------------------------------------------------------------- */
 
-static void grpc_call_on_tag(GrpcTag *tag, bool ok);
+static int grpc_call_request(GrpcServer *s, const ApiMethod *method);
+
+static void gcall_ref(GrpcCall *c) {
+        c->n_refs++;
+}
 
 static GrpcCall *grpc_call_free(GrpcCall *c) {
         ApiGrpc *g;
@@ -261,8 +289,7 @@ static GrpcCall *grpc_call_free(GrpcCall *c) {
         if (c->next)
                 c->next->prev = c->prev;
 
-        /* Only api_grpc_free() frees a call that is still with its handler; the handler
-         * will never answer it. */
+        /* Answered (or detached from its handler by api_grpc_free()) by now. */
         api_call_free(c->api_call);
 
         if (c->call)
@@ -272,106 +299,148 @@ static GrpcCall *grpc_call_free(GrpcCall *c) {
                 grpc_call_details_destroy(&c->details);
         if (c->payload)
                 grpc_byte_buffer_destroy(c->payload);
-        if (c->reply)
-                grpc_byte_buffer_destroy(c->reply);
+        if (c->recv_payload)
+                grpc_byte_buffer_destroy(c->recv_payload);
+        if (c->sending)
+                grpc_byte_buffer_destroy(c->sending);
+        while (c->queue) {
+                GrpcMessage *m = c->queue;
+
+                c->queue = m->next;
+                grpc_byte_buffer_destroy(m->buffer);
+                free(m);
+        }
         if (c->has_status_details)
                 grpc_slice_unref(c->status_details);
+        sd_event_source_disable_unref(c->half_close_source);
         return mfree(c);
 }
 
-/* Posts one request for a call of method (NULL: of any method we did not register). */
-static int grpc_call_request(GrpcServer *s, const ApiMethod *method) {
-        ApiGrpc *g = s->grpc;
-        grpc_call_error e;
-        GrpcCall *c;
-
-        c = calloc(1, sizeof(GrpcCall));
-        if (!c)
-                return log_oom();
-
-        c->tag.handler = grpc_call_on_tag;
-        c->server = s;
-        c->method = method;
-        c->state = GRPC_CALL_REQUESTED;
-        grpc_metadata_array_init(&c->metadata);
-        if (!method)
-                grpc_call_details_init(&c->details);
-
-        c->next = g->calls;
-        if (g->calls)
-                g->calls->prev = c;
-        g->calls = c;
-
-        if (method)
-                e = grpc_server_request_registered_call(s->server, s->methods[method - g->methods], &c->call,
-                                                        &c->deadline, &c->metadata, &c->payload, g->cq,
-                                                        g->cq, &c->tag);
-        else
-                e = grpc_server_request_call(s->server, &c->call, &c->details, &c->metadata, g->cq, g->cq,
-                                             &c->tag);
-        if (e != GRPC_CALL_OK) {
+static void gcall_unref(GrpcCall *c) {
+        assert(c->n_refs > 0);
+        if (--c->n_refs == 0)
                 grpc_call_free(c);
-                return log_error_errno(EIO, "Failed to request a gRPC call for %s: %s",
-                                       method ? method->name : "unknown methods",
-                                       grpc_call_error_to_string(e));
-        }
-
-        return 0;
 }
 
-/* Sends the answer: status (with message), and a reply only when given (taken). The
- * GrpcCall is freed when the batch completes, or right away if it cannot be started. */
-static void grpc_call_answer(GrpcCall *c, QuiltStatusCode code, const char *message,
-                             grpc_byte_buffer *reply) {
-        grpc_op ops[4] = {};
+/* Nothing more will go out: the client is gone or a batch failed. */
+static void grpc_call_kill(GrpcCall *c) {
+        c->dead = true;
+        while (c->queue) {
+                GrpcMessage *m = c->queue;
+
+                c->queue = m->next;
+                grpc_byte_buffer_destroy(m->buffer);
+                free(m);
+        }
+        c->queue_tail = NULL;
+        c->queued_bytes = c->sending ? c->sending_size : 0;
+}
+
+/* Starts a batch holding a reference for its tag. false if it could not be started. */
+static bool grpc_call_start_ops(GrpcCall *c, const grpc_op *ops, size_t n, GrpcTag *tag, const char *what) {
         grpc_call_error e;
+
+        /* grpc aborts on a batch for a queue that is shut down. */
+        if (c->server->grpc->cq_shut_down)
+                return false;
+
+        e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
+        if (e != GRPC_CALL_OK) {
+                log_error("Failed to start %s batch of gRPC call %s: %s", what,
+                          c->method ? c->method->name : "(unknown method)", grpc_call_error_to_string(e));
+                return false;
+        }
+        gcall_ref(c);
+        return true;
+}
+
+/* Starts the next send batch unless one is in flight: the initial metadata (once), the
+ * next queued message, and the status once nothing is queued before it. A unary answer
+ * is thus a single batch. */
+static void grpc_call_pump(GrpcCall *c) {
+        grpc_op ops[3] = {};
         size_t n = 0;
 
-        c->reply = reply;
-
-        /* grpc aborts on a batch for a queue that is shut down. Dropping our reference
-         * cancels the call instead. */
-        if (c->server->grpc->cq_shut_down) {
-                grpc_call_free(c);
+        if (c->send_busy || c->dead || c->status_sent)
                 return;
+
+        if (!c->initial_metadata_sent) {
+                ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+                ops[n++].data.send_initial_metadata.count = 0;
         }
 
+        if (c->queue) {
+                GrpcMessage *m = c->queue;
+
+                c->queue = m->next;
+                if (!c->queue)
+                        c->queue_tail = NULL;
+                c->sending = m->buffer;
+                c->sending_size = m->size;
+                free(m);
+
+                ops[n].op = GRPC_OP_SEND_MESSAGE;
+                ops[n++].data.send_message.send_message = c->sending;
+        }
+
+        if (!c->queue && c->finish_queued) {
+                ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+                ops[n].data.send_status_from_server.status = (grpc_status_code) c->status;
+                ops[n].data.send_status_from_server.status_details =
+                        c->has_status_details ? &c->status_details : NULL;
+                ops[n++].data.send_status_from_server.trailing_metadata_count = 0;
+                c->status_sent = true;
+        }
+
+        if (n == 0)
+                return;
+
+        c->initial_metadata_sent = true;
+        c->send_busy = true;
+        if (!grpc_call_start_ops(c, ops, n, &c->send_tag, "send")) {
+                c->send_busy = false;
+                grpc_call_kill(c);
+        }
+}
+
+static void grpc_call_enqueue(GrpcCall *c, grpc_byte_buffer *buffer, size_t size) {
+        GrpcMessage *m;
+
+        m = new0(GrpcMessage, 1);
+        if (!m) {
+                /* Losing a message in the middle of a stream would corrupt it silently. */
+                log_oom();
+                grpc_byte_buffer_destroy(buffer);
+                grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "quiltd is out of memory",
+                                             NULL);
+                grpc_call_kill(c);
+                return;
+        }
+        m->buffer = buffer;
+        m->size = size;
+        if (c->queue_tail)
+                c->queue_tail->next = m;
+        else
+                c->queue = m;
+        c->queue_tail = m;
+        c->queued_bytes += size;
+}
+
+/* Queues the status (with message) behind whatever is queued, and sends. */
+static void grpc_call_finish(GrpcCall *c, QuiltStatusCode code, const char *message) {
+        if (c->finish_queued)
+                return;
+        c->finish_queued = true;
+        c->status = code;
         if (message) {
                 c->status_details = grpc_slice_from_copied_string(message);
                 c->has_status_details = true;
         }
-
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n++].data.send_initial_metadata.count = 0;
-
-        if (c->reply) {
-                ops[n].op = GRPC_OP_SEND_MESSAGE;
-                ops[n++].data.send_message.send_message = c->reply;
-        }
-
-        ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-        ops[n].data.send_status_from_server.status = (grpc_status_code) code;
-        ops[n].data.send_status_from_server.status_details =
-                c->has_status_details ? &c->status_details : NULL;
-        ops[n++].data.send_status_from_server.trailing_metadata_count = 0;
-
-        /* For a unary call this completes together with the sends; a client that has
-         * gone away makes the whole batch fail, which is all we need to know. */
-        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-        ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
-
-        c->state = GRPC_CALL_SENDING;
-        e = grpc_call_start_batch(c->call, ops, n, &c->tag, NULL);
-        if (e != GRPC_CALL_OK) {
-                log_error("Failed to answer gRPC call %s: %s",
-                          c->method ? c->method->name : "(unknown method)", grpc_call_error_to_string(e));
-                grpc_call_free(c);
-        }
+        grpc_call_pump(c);
 }
 
-static void grpc_call_answer_status(GrpcCall *c, QuiltStatusCode code, const char *format, ...)
-        _printf_(3, 4);
-static void grpc_call_answer_status(GrpcCall *c, QuiltStatusCode code, const char *format, ...) {
+static void grpc_call_finish_status(GrpcCall *c, QuiltStatusCode code, const char *format, ...) _printf_(3, 4);
+static void grpc_call_finish_status(GrpcCall *c, QuiltStatusCode code, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
 
@@ -380,35 +449,77 @@ static void grpc_call_answer_status(GrpcCall *c, QuiltStatusCode code, const cha
                 message = NULL;
         va_end(ap);
 
-        grpc_call_answer(c, code, message ?: quilt_status_code_to_string(code), NULL);
+        grpc_call_finish(c, code, message ?: quilt_status_code_to_string(code));
 }
 
+/* ApiCall.send: packs a stream message and queues it. */
+static int grpc_call_on_api_send(ApiCall *api_call, ProtobufCMessage *message) {
+        GrpcCall *c = api_call->userdata;
+        grpc_byte_buffer *buffer;
+        size_t size;
+
+        if (!c || c->dead) {
+                protobuf_c_message_free_unpacked(message, NULL);
+                return -ECANCELED;
+        }
+
+        size = protobuf_c_message_get_packed_size(message);
+        buffer = grpc_message_pack(message);
+        protobuf_c_message_free_unpacked(message, NULL);
+        if (!buffer)
+                return -ENOMEM;
+
+        grpc_call_enqueue(c, buffer, size);
+        api_call->queued_bytes = c->queued_bytes;
+        grpc_call_pump(c);
+        return c->dead ? -ECANCELED : 0;
+}
+
+/* ApiCall.complete: the handler answered. */
 static void grpc_call_on_api_complete(ApiCall *api_call) {
         GrpcCall *c = api_call->userdata;
         QuiltStatusCode code = api_call->status;
         const char *message = api_call->status_message;
-        grpc_byte_buffer *reply = NULL;
 
-        c->api_call = NULL;
+        if (!c) {
+                /* Detached at shutdown: nobody is left to tell. */
+                api_call_free(api_call);
+                return;
+        }
 
-        if (code == QUILT_STATUS_OK) {
-                if (!api_call->reply || api_call->reply->descriptor != c->method->descriptor->output) {
-                        log_error("BUG: handler of %s answered OK without a %s.", c->method->name,
-                                  c->method->descriptor->output->name);
+        if (code == QUILT_STATUS_OK && api_call->reply) {
+                if (api_call->reply->descriptor != c->method->descriptor->output) {
+                        log_error("BUG: handler of %s answered with a %s instead of a %s.", c->method->name,
+                                  api_call->reply->descriptor->name, c->method->descriptor->output->name);
                         code = QUILT_STATUS_INTERNAL;
                         message = "internal error: the handler produced no valid reply";
-                } else
-                        reply = grpc_message_pack(api_call->reply);
-        } else if (!message)
+                } else if (!c->dead) {
+                        size_t size = protobuf_c_message_get_packed_size(api_call->reply);
+                        grpc_byte_buffer *buffer = grpc_message_pack(api_call->reply);
+
+                        if (buffer)
+                                grpc_call_enqueue(c, buffer, size);
+                        else {
+                                code = QUILT_STATUS_RESOURCE_EXHAUSTED;
+                                message = "quiltd is out of memory";
+                        }
+                }
+        } else if (code == QUILT_STATUS_OK && !c->method->server_streaming) {
+                log_error("BUG: handler of %s answered OK without a %s.", c->method->name,
+                          c->method->descriptor->output->name);
+                code = QUILT_STATUS_INTERNAL;
+                message = "internal error: the handler produced no valid reply";
+        } else if (code != QUILT_STATUS_OK && !message)
                 message = quilt_status_code_to_string(code);
 
         if (code != QUILT_STATUS_OK)
                 log_debug("gRPC %s: %s: %s", c->method->name, strempty(quilt_status_code_to_string(code)),
                           strempty(message));
 
-        /* Copies the message, so the ApiCall can go right after. */
-        grpc_call_answer(c, code, message, reply);
-        api_call_free(api_call);
+        /* Copies the message. The ApiCall stays (and counts as in flight) until the whole
+         * answer is out; grpc_call_free() frees it. */
+        grpc_call_finish(c, code, message);
+        gcall_unref(c); /* the handler's reference */
 }
 
 static ApiPeer grpc_call_peer(GrpcCall *c) {
@@ -460,15 +571,66 @@ static const char *grpc_call_check_token(GrpcCall *c) {
         return r == BEARER_TOKEN_OK ? NULL : bearer_token_result_to_string(r);
 }
 
-static void grpc_call_start(GrpcCall *c) {
+/* Receives the next client message of a client-streaming call, one at a time. */
+static void grpc_call_receive(GrpcCall *c) {
+        grpc_op op = {
+                .op = GRPC_OP_RECV_MESSAGE,
+                .data.recv_message.recv_message = &c->recv_payload,
+        };
+
+        if (c->recv_busy || c->half_closed || c->dead)
+                return;
+        if (c->api_call && (c->api_call->answered || c->api_call->cancelled))
+                return;
+
+        c->recv_busy = true;
+        if (!grpc_call_start_ops(c, &op, 1, &c->recv_tag, "receive"))
+                c->recv_busy = false;
+}
+
+/* Hands the request to its handler. */
+static void grpc_call_dispatch(GrpcCall *c, ProtobufCMessage *request) {
         ApiGrpc *g = c->server->grpc;
-        ProtobufCMessage *request;
         ApiCall *api_call;
         ApiPeer peer;
         int r;
 
+        peer = grpc_call_peer(c);
+        r = api_call_new(g->manager, c->method, request, &peer, &api_call);
+        if (r < 0) {
+                protobuf_c_message_free_unpacked(request, NULL);
+                log_error_errno(r, "Failed to set up %s call: %m", c->method->name);
+                grpc_call_finish(c, QUILT_STATUS_RESOURCE_EXHAUSTED, "quiltd is out of memory");
+                return;
+        }
+
+        api_call->complete = grpc_call_on_api_complete;
+        api_call->send = grpc_call_on_api_send;
+        api_call->userdata = c;
+        c->api_call = api_call;
+        gcall_ref(c); /* the handler's, until it answers */
+
+        /* Ours, for what follows: the handler may answer before it returns. */
+        gcall_ref(c);
+        api_call_dispatch(api_call);
+
+        if (!api_call->answered) {
+                /* A stream has begun: the client gets its headers now, not with the first
+                 * message, which may be long in coming. */
+                if (c->method->server_streaming)
+                        grpc_call_pump(c);
+                if (c->method->client_streaming)
+                        grpc_call_receive(c);
+        }
+        gcall_unref(c);
+}
+
+static void grpc_call_start(GrpcCall *c) {
+        ApiGrpc *g = c->server->grpc;
+        ProtobufCMessage *request;
+
         if (g->shutting_down) {
-                grpc_call_answer_status(c, QUILT_STATUS_UNAVAILABLE, "quiltd is shutting down");
+                grpc_call_finish_status(c, QUILT_STATUS_UNAVAILABLE, "quiltd is shutting down");
                 return;
         }
 
@@ -477,11 +639,9 @@ static void grpc_call_start(GrpcCall *c) {
                                                     GRPC_SLICE_LENGTH(c->details.method));
 
                 log_debug("gRPC call of unknown method %s", strempty(path));
-                grpc_call_answer_status(c, QUILT_STATUS_UNIMPLEMENTED, "unknown method %s", strempty(path));
+                grpc_call_finish_status(c, QUILT_STATUS_UNIMPLEMENTED, "unknown method %s", strempty(path));
                 return;
         }
-
-        peer = grpc_call_peer(c);
 
         if (c->server->require_token) {
                 const char *error = grpc_call_check_token(c);
@@ -489,9 +649,16 @@ static void grpc_call_start(GrpcCall *c) {
                 if (error) {
                         log_notice("Refused gRPC %s on a token-protected listener: %s", c->method->name,
                                    error);
-                        grpc_call_answer_status(c, QUILT_STATUS_UNAUTHENTICATED, "%s", error);
+                        grpc_call_finish_status(c, QUILT_STATUS_UNAUTHENTICATED, "%s", error);
                         return;
                 }
+        }
+
+        /* The first message of a client stream is received like every later one. */
+        if (c->method->client_streaming) {
+                c->awaiting_first = true;
+                grpc_call_receive(c);
+                return;
         }
 
         request = grpc_message_unpack(c->method->descriptor->input, c->payload);
@@ -500,60 +667,204 @@ static void grpc_call_start(GrpcCall *c) {
                 c->payload = NULL;
         }
         if (!request) {
-                grpc_call_answer_status(c, QUILT_STATUS_INVALID_ARGUMENT,
-                                        "invalid %s: cannot decode protobuf",
+                grpc_call_finish_status(c, QUILT_STATUS_INVALID_ARGUMENT, "invalid %s: cannot decode protobuf",
                                         c->method->descriptor->input->name);
                 return;
         }
 
-        r = api_call_new(g->manager, c->method, request, &peer, &api_call);
-        if (r < 0) {
-                protobuf_c_message_free_unpacked(request, NULL);
-                log_error_errno(r, "Failed to set up %s call: %m", c->method->name);
-                grpc_call_answer_status(c, QUILT_STATUS_RESOURCE_EXHAUSTED, "quiltd is out of memory");
-                return;
-        }
-
-        api_call->complete = grpc_call_on_api_complete;
-        api_call->userdata = c;
-        c->api_call = api_call;
-        c->state = GRPC_CALL_DISPATCHED;
-
-        /* May answer (and so free api_call) before it returns. */
-        api_call_dispatch(api_call);
+        grpc_call_dispatch(c, request);
 }
 
-static void grpc_call_on_tag(GrpcTag *tag, bool ok) {
-        GrpcCall *c = (GrpcCall *) ((uint8_t *) tag - offsetof(GrpcCall, tag));
+#define GRPC_CALL_OF(tag, member) ((GrpcCall *) ((uint8_t *) (tag) - offsetof(GrpcCall, member)))
+
+static void grpc_call_on_request(GrpcTag *tag, bool ok) {
+        GrpcCall *c = GRPC_CALL_OF(tag, request_tag);
         ApiGrpc *g = c->server->grpc;
+        grpc_op op = {
+                .op = GRPC_OP_RECV_CLOSE_ON_SERVER,
+                .data.recv_close_on_server.cancelled = &c->cancelled,
+        };
 
-        switch (c->state) {
-
-        case GRPC_CALL_REQUESTED:
-                /* Not ok: the server is shutting down and takes back what we posted. */
-                if (!ok) {
-                        grpc_call_free(c);
-                        return;
-                }
-
+        /* Not ok: the server is shutting down and takes back what we posted. */
+        if (ok) {
                 /* Keep the number of waiting requests constant, before the handler runs. */
                 if (!g->shutting_down)
                         (void) grpc_call_request(c->server, c->method);
 
+                /* Its completion is the only word we get of a client that goes away. */
+                if (!grpc_call_start_ops(c, &op, 1, &c->close_tag, "close"))
+                        grpc_call_kill(c);
+
                 grpc_call_start(c);
-                return;
+        }
 
-        case GRPC_CALL_SENDING:
-                if (!ok || c->cancelled)
-                        log_debug("gRPC %s: client went away before the answer was delivered.",
-                                  c->method ? c->method->name : "(unknown method)");
-                grpc_call_free(c);
-                return;
+        gcall_unref(c);
+}
 
-        case GRPC_CALL_DISPATCHED:
-                log_error("BUG: completion for a gRPC call that is with its handler.");
+static void grpc_call_on_close(GrpcTag *tag, bool ok) {
+        GrpcCall *c = GRPC_CALL_OF(tag, close_tag);
+
+        if (!ok || c->cancelled) {
+                log_debug("gRPC %s: the client went away.", c->method ? c->method->name : "(unknown method)");
+                grpc_call_kill(c);
+                if (c->api_call)
+                        api_call_cancel(c->api_call); /* may answer, and drop the handler's reference */
+        }
+
+        gcall_unref(c);
+}
+
+static void grpc_call_on_send(GrpcTag *tag, bool ok) {
+        GrpcCall *c = GRPC_CALL_OF(tag, send_tag);
+
+        c->send_busy = false;
+        if (c->sending) {
+                grpc_byte_buffer_destroy(c->sending);
+                c->sending = NULL;
+                c->queued_bytes -= c->sending_size;
+                c->sending_size = 0;
+        }
+
+        if (!ok) {
+                /* The call is over for grpc; the close batch says why. */
+                log_debug("gRPC %s: the client went away before the answer was delivered.",
+                          c->method ? c->method->name : "(unknown method)");
+                grpc_call_kill(c);
+        } else {
+                if (c->api_call && !c->api_call->answered)
+                        api_call_queue_changed(c->api_call, c->queued_bytes); /* may send more */
+                grpc_call_pump(c);
+        }
+
+        gcall_unref(c);
+}
+
+static int grpc_call_on_half_close(sd_event_source *s, void *userdata) {
+        GrpcCall *c = userdata;
+
+        c->half_close_source = sd_event_source_disable_unref(c->half_close_source);
+        if (c->api_call && !c->api_call->answered && !c->api_call->cancelled && c->api_call->on_half_close)
+                c->api_call->on_half_close(c->api_call);
+        gcall_unref(c);
+        return 0;
+}
+
+/* A cancelled client looks like one that half-closed to RECV_MESSAGE (no message, no
+ * error); the close batch tells them apart, and usually completes right along with it.
+ * Deciding after the completions at hand have been handled spares most handlers a
+ * half-close before on_cancel; the rest get on_cancel after it. */
+static void grpc_call_schedule_half_close(GrpcCall *c) {
+        int r;
+
+        r = sd_event_add_defer(c->server->grpc->manager->event, &c->half_close_source, grpc_call_on_half_close, c);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule the half-close of %s, delivering it now: %m",
+                                  c->method->name);
+                if (c->api_call && !c->api_call->answered && !c->api_call->cancelled &&
+                    c->api_call->on_half_close)
+                        c->api_call->on_half_close(c->api_call);
                 return;
         }
+        gcall_ref(c);
+}
+
+static void grpc_call_on_receive(GrpcTag *tag, bool ok) {
+        GrpcCall *c = GRPC_CALL_OF(tag, recv_tag);
+        grpc_byte_buffer *payload = TAKE_PTR(c->recv_payload);
+        ProtobufCMessage *message = NULL;
+
+        c->recv_busy = false;
+
+        if (!ok || c->dead)
+                goto finish;
+
+        if (!payload) {
+                /* The client half-closed. */
+                c->half_closed = true;
+                if (c->awaiting_first) {
+                        c->awaiting_first = false;
+                        grpc_call_finish_status(c, QUILT_STATUS_INVALID_ARGUMENT,
+                                                "%s: the client sent no request message", c->method->name);
+                } else
+                        grpc_call_schedule_half_close(c);
+                goto finish;
+        }
+
+        message = grpc_message_unpack(c->method->descriptor->input, payload);
+        if (!message) {
+                if (c->awaiting_first) {
+                        c->awaiting_first = false;
+                        grpc_call_finish_status(c, QUILT_STATUS_INVALID_ARGUMENT,
+                                                "invalid %s: cannot decode protobuf",
+                                                c->method->descriptor->input->name);
+                } else
+                        /* The handler owns the call: end it through cancellation, which it
+                         * hears of from the close batch. */
+                        grpc_call_cancel_with_status(c->call, GRPC_STATUS_INVALID_ARGUMENT,
+                                                     "cannot decode a stream message", NULL);
+                goto finish;
+        }
+
+        if (c->awaiting_first) {
+                c->awaiting_first = false;
+                grpc_call_dispatch(c, message); /* receives the next message itself */
+                goto finish;
+        }
+
+        if (c->api_call && !c->api_call->answered && !c->api_call->cancelled && c->api_call->on_message)
+                c->api_call->on_message(c->api_call, message);
+        else
+                protobuf_c_message_free_unpacked(message, NULL);
+        grpc_call_receive(c);
+
+finish:
+        if (payload)
+                grpc_byte_buffer_destroy(payload);
+        gcall_unref(c);
+}
+
+/* Posts one request for a call of method (NULL: of any method we did not register). */
+static int grpc_call_request(GrpcServer *s, const ApiMethod *method) {
+        ApiGrpc *g = s->grpc;
+        grpc_call_error e;
+        GrpcCall *c;
+
+        c = calloc(1, sizeof(GrpcCall));
+        if (!c)
+                return log_oom();
+
+        c->request_tag.handler = grpc_call_on_request;
+        c->close_tag.handler = grpc_call_on_close;
+        c->send_tag.handler = grpc_call_on_send;
+        c->recv_tag.handler = grpc_call_on_receive;
+        c->server = s;
+        c->method = method;
+        c->n_refs = 1; /* the request's */
+        grpc_metadata_array_init(&c->metadata);
+        if (!method)
+                grpc_call_details_init(&c->details);
+
+        c->next = g->calls;
+        if (g->calls)
+                g->calls->prev = c;
+        g->calls = c;
+
+        if (method)
+                e = grpc_server_request_registered_call(s->server, s->methods[method - g->service->methods],
+                                                        &c->call, &c->deadline, &c->metadata,
+                                                        method->client_streaming ? NULL : &c->payload, g->cq,
+                                                        g->cq, &c->request_tag);
+        else
+                e = grpc_server_request_call(s->server, &c->call, &c->details, &c->metadata, g->cq, g->cq,
+                                             &c->request_tag);
+        if (e != GRPC_CALL_OK) {
+                grpc_call_free(c);
+                return log_error_errno(EIO, "Failed to request a gRPC call for %s: %s",
+                                       method ? method->name : "unknown methods",
+                                       grpc_call_error_to_string(e));
+        }
+
+        return 0;
 }
 
 /* ---- servers ------------------------------------------------------------------------- */
@@ -595,7 +906,7 @@ static int grpc_server_get(ApiGrpc *g, bool require_token, GrpcServer **ret) {
         s->grpc = g;
         s->require_token = require_token;
         s->shutdown_tag.handler = grpc_server_on_shutdown;
-        s->methods = calloc(g->n_methods, sizeof(void *));
+        s->methods = calloc(g->service->n_methods, sizeof(void *));
         if (!s->methods) {
                 free(s);
                 return log_oom();
@@ -609,9 +920,13 @@ static int grpc_server_get(ApiGrpc *g, bool require_token, GrpcServer **ret) {
         }
         grpc_server_register_completion_queue(s->server, g->cq, NULL);
 
-        for (size_t i = 0; i < g->n_methods; i++) {
-                s->methods[i] = grpc_server_register_method(s->server, g->method_paths[i], NULL,
-                                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        for (size_t i = 0; i < g->service->n_methods; i++) {
+                /* A client stream's messages, the first one too, are received one by one. */
+                s->methods[i] = grpc_server_register_method(
+                        s->server, g->method_paths[i], NULL,
+                        g->service->methods[i].client_streaming ? GRPC_SRM_PAYLOAD_NONE
+                                                                 : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                        0);
                 if (!s->methods[i]) {
                         grpc_server_destroy(s->server);
                         free(s->methods);
@@ -626,9 +941,9 @@ static int grpc_server_get(ApiGrpc *g, bool require_token, GrpcServer **ret) {
         /* From here on api_grpc_free() shuts it down properly. */
         g->servers[require_token] = s;
 
-        for (size_t i = 0; i < g->n_methods; i++)
+        for (size_t i = 0; i < g->service->n_methods; i++)
                 for (unsigned k = 0; k < GRPC_REQUESTS_PER_METHOD; k++) {
-                        r = grpc_call_request(s, &g->methods[i]);
+                        r = grpc_call_request(s, &g->service->methods[i]);
                         if (r < 0)
                                 return r;
                 }
@@ -838,8 +1153,7 @@ int api_grpc_add_listener(ApiGrpc *g, int fd, bool require_token) {
 
 /* ---- setup and teardown -------------------------------------------------------------- */
 
-int api_grpc_new(Manager *m, ApiGrpc **ret) {
-        const ProtobufCServiceDescriptor *service = &quilt__quilt_service__descriptor;
+int api_grpc_new(Manager *m, const ApiService *service, ApiGrpc **ret) {
         ApiGrpc *g;
         sigset_t all, saved;
         int r;
@@ -851,18 +1165,15 @@ int api_grpc_new(Manager *m, ApiGrpc **ret) {
         g->event_fd = -EBADF;
         pthread_mutex_init(&g->mutex, NULL);
 
-        g->methods = api_methods(&g->n_methods);
-        if (g->n_methods != service->n_methods)
-                log_warning("BUG: the API method table has %zu methods, the service %u.", g->n_methods,
-                            service->n_methods);
-
-        g->method_paths = calloc(g->n_methods + 1, sizeof(char *));
+        g->service = service;
+        g->method_paths = calloc(service->n_methods + 1, sizeof(char *));
         if (!g->method_paths) {
                 r = log_oom();
                 goto fail;
         }
-        for (size_t i = 0; i < g->n_methods; i++)
-                if (asprintf(&g->method_paths[i], "/%s/%s", service->name, g->methods[i].name) < 0) {
+        for (size_t i = 0; i < service->n_methods; i++)
+                if (asprintf(&g->method_paths[i], "/%s/%s", service->descriptor->name,
+                             service->methods[i].name) < 0) {
                         g->method_paths[i] = NULL;
                         r = log_oom();
                         goto fail;
@@ -939,12 +1250,35 @@ ApiGrpc *api_grpc_free(ApiGrpc *g) {
                         grpc_server_cancel_all_calls(g->servers[i]->server);
                 }
 
+        /* Handlers let go of their calls: those with on_cancel answer now. Rescanning after
+         * each, because answering may free other calls. */
+        for (;;) {
+                GrpcCall *c = g->calls;
+
+                while (c && !(c->api_call && !c->api_call->answered && !c->api_call->cancelled))
+                        c = c->next;
+                if (!c)
+                        break;
+                gcall_ref(c);
+                grpc_call_kill(c);
+                api_call_cancel(c->api_call);
+                gcall_unref(c);
+        }
+
         /* A call that is still with its handler holds its connection, and so the shutdown,
-         * until we let go of it. Its handler will not get to answer it. */
-        for (GrpcCall *c = g->calls, *next; c; c = next) {
-                next = c->next;
-                if (c->state == GRPC_CALL_DISPATCHED)
-                        grpc_call_free(c);
+         * until we let go of it: detach the ApiCall, which its handler frees by answering
+         * it some day (runtime_free() answers the waiters it still has). */
+        for (;;) {
+                GrpcCall *c = g->calls;
+
+                while (c && !(c->api_call && !c->api_call->answered))
+                        c = c->next;
+                if (!c)
+                        break;
+                c->api_call->userdata = NULL;
+                c->api_call->send = NULL;
+                c->api_call = NULL;
+                gcall_unref(c); /* the handler's reference */
         }
 
         if (g->thread_started) {

@@ -7,10 +7,12 @@
 
 #include <stdbool.h>
 
+typedef struct ApiService ApiService;
 typedef struct Manager Manager;
 typedef struct ApiGrpc ApiGrpc;
 
-int api_grpc_new(Manager *m, ApiGrpc **ret);
+/* Serves service (which must outlive the transport), normally api_quilt_service(). */
+int api_grpc_new(Manager *m, const ApiService *service, ApiGrpc **ret);
 
 /* Serves a listening socket (unix or TCP), taking ownership of fd. With require_token,
  * every call must carry metadata "authorization: Bearer <m->config->token>", else it is

@@ -24,3 +24,5 @@ int api_exec_container(Manager *m, ApiCall *call);
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);
 int api_remove_image(Manager *m, ApiCall *call);
+/* handler-dns.c */
+int api_list_dns_entries(Manager *m, ApiCall *call);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "proto-json.h"
+#include "quilt.pb-c.h"
 #include "status.h"
 
 /* libmicrohttpd runs without threads of its own: each listener is one MHD daemon in
@@ -22,17 +23,37 @@
  * A request is decoded into its protobuf-c message and dispatched as an ApiCall. While the
  * handler works, the MHD connection is suspended; the call's complete() builds the
  * response, resumes the connection and "kicks" MHD, because in external-poll mode MHD
- * 0.9.75 has no inter-thread channel and a resume on its own wakes nothing. */
+ * 0.9.75 has no inter-thread channel and a resume on its own wakes nothing.
+ *
+ * Server-streaming RPCs answer "200 OK", "Content-Type: application/x-ndjson", chunked:
+ * one JSON object per line per message (the same conversion as unary replies), and as
+ * the last line the call's status:
+ *
+ *     {"status":"OK"}
+ *     {"status":"NOT_FOUND","error":"<message>","grpc_code":5}
+ *
+ * A line with a "status" member is the end of the stream and nothing else is (streamed
+ * messages have no top-level "status" field; test-api-stream checks quilt.proto for it).
+ * An error found before the stream began (bad request, unknown container) is an ordinary
+ * error response with its HTTP status instead. The headers go out as soon as the handler
+ * has accepted the call. The response is fed from a per-request buffer that holds what
+ * the connection has not taken yet, which is the call's queued_bytes for backpressure;
+ * when the buffer is empty the connection is suspended until the handler sends more.
+ * Client-streaming and bidirectional RPCs are gRPC only (501).
+ *
+ * A suspended connection is not polled by MHD, so a client that goes away would not be
+ * noticed; while a call is in flight we watch the connection's socket for EPOLLRDHUP
+ * ourselves and cancel the call (on_cancel) when the peer hangs up. */
 
 #define BODY_MAX               (16U * 1024U * 1024U)
 #define CONNECTION_TIMEOUT_SEC 60U
-#define RPC_PREFIX             "/quilt.QuiltService/"
 
 /* ---- the REST routes ------------------------------------------------------------------- */
 
 /* One table: each route names the RPC it calls. ":field" path segments fill the request
- * field of that name; "query" maps URL parameters onto request fields; "defaults" are
- * request fields set unless the body sets them. Nothing else happens in the transport. */
+ * field of that name; "query" maps URL parameters onto request fields (a repeated field
+ * takes a comma-separated list); "defaults" are request fields set unless the body sets
+ * them. Nothing else happens in the transport. */
 typedef struct RouteQuery {
         const char *parameter;
         const char *field;
@@ -42,7 +63,7 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[2];
+        RouteQuery query[4];
         const char *defaults; /* JSON object */
         /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
          * with a message for the client. */
@@ -247,6 +268,9 @@ typedef struct HttpRequest HttpRequest;
 
 struct ApiHttp {
         Manager *manager;
+        const ApiService *service;
+        bool routes;      /* the REST routes apply: service is quiltd's */
+        char *rpc_prefix; /* "/quilt.QuiltService/" */
         HttpListener **listeners;
         size_t n_listeners;
         HttpRequest *requests; /* every request MHD knows about, for shutdown */
@@ -276,13 +300,23 @@ struct HttpRequest {
         size_t body_size, body_allocated;
         bool body_too_large;
 
-        ApiCall *call; /* in flight */
+        /* From dispatch until the request is freed; the handler's until it answers. */
+        ApiCall *call;
         bool suspended;
         bool queued; /* a response was handed to MHD */
+        bool client_gone;
+        sd_event_source *hangup_source;
 
         /* The answer, waiting to be queued from the access handler. */
         struct MHD_Response *response;
         unsigned status;
+
+        /* A server stream: NDJSON lines the connection has not taken yet. */
+        bool streaming;
+        char *out;
+        size_t out_size, out_offset, out_allocated;
+        bool out_finished; /* the status line is in out */
+        sd_event_source *drain_source;
 };
 
 static void listener_kick(HttpListener *l);
@@ -429,15 +463,28 @@ static HttpRequest *http_request_free(HttpRequest *req) {
         if (req->next)
                 req->next->prev = req->prev;
 
-        /* The handler still owns the call and will answer it; with no userdata, complete()
-         * only frees it. */
-        if (req->call)
-                req->call->userdata = NULL;
+        sd_event_source_disable_unref(req->hangup_source);
+        sd_event_source_disable_unref(req->drain_source);
+
+        if (req->call) {
+                ApiCall *call = TAKE_PTR(req->call);
+
+                /* With no userdata, complete() only frees the call. */
+                call->userdata = NULL;
+                call->send = NULL;
+                if (call->answered)
+                        api_call_free(call);
+                else
+                        /* The connection is gone before the answer: the handler lets go
+                         * (on_cancel) or answers some day. */
+                        api_call_cancel(call);
+        }
 
         if (req->response)
                 MHD_destroy_response(req->response);
         route_match_clear(&req->match);
         free(req->body);
+        free(req->out);
         return mfree(req);
 }
 
@@ -527,12 +574,13 @@ static int http_request_begin(HttpRequest *req, const char *url, const char *met
                 return 0;
         }
 
-        rpc = startswith(path, RPC_PREFIX);
+        rpc = startswith(path, req->listener->http->rpc_prefix);
         if (rpc) {
-                req->method = api_method_find(rpc);
+                req->method = api_service_find_method(req->listener->http->service, rpc);
                 if (!req->method) {
                         request_set_errorf(req, MHD_HTTP_NOT_FOUND, QUILT_STATUS_NOT_FOUND,
-                                           "unknown method '%s' in quilt.QuiltService", rpc);
+                                           "unknown method '%s' in %s", rpc,
+                                           req->listener->http->service->descriptor->name);
                         return 0;
                 }
                 if (!streq(method, "POST")) {
@@ -542,7 +590,7 @@ static int http_request_begin(HttpRequest *req, const char *url, const char *met
                         return 0;
                 }
         } else {
-                for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+                for (size_t i = 0; req->listener->http->routes && i < ELEMENTSOF(routes); i++) {
                         RouteMatch match;
 
                         r = route_match_path(routes[i].pattern, path, &match);
@@ -566,7 +614,7 @@ static int http_request_begin(HttpRequest *req, const char *url, const char *met
 
                         req->route = &routes[i];
                         req->match = match;
-                        req->method = api_method_find(routes[i].rpc);
+                        req->method = api_service_find_method(req->listener->http->service, routes[i].rpc);
                         break;
                 }
 
@@ -795,9 +843,220 @@ static int request_build_json(HttpRequest *req, json_t **ret) {
         return 0;
 }
 
+/* ---- server streams -------------------------------------------------------------------------- */
+
+static size_t request_out_pending(const HttpRequest *req) {
+        return req->out_size - req->out_offset;
+}
+
+/* Appends j as one NDJSON line. */
+static int request_append_json(HttpRequest *req, const json_t *j) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        text = json_dumps(j, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        len = strlen(text);
+
+        if (req->out_offset > 0 && req->out_offset >= req->out_allocated / 2) {
+                /* Reclaim what the connection has taken before growing. */
+                memmove(req->out, req->out + req->out_offset, request_out_pending(req));
+                req->out_size -= req->out_offset;
+                req->out_offset = 0;
+        }
+        if (req->out_size + len + 1 > req->out_allocated) {
+                size_t n = MAX(MAX(req->out_allocated * 2, req->out_size + len + 1), (size_t) 4096);
+                char *p = realloc(req->out, n);
+
+                if (!p)
+                        return -ENOMEM;
+                req->out = p;
+                req->out_allocated = n;
+        }
+        memcpy(req->out + req->out_size, text, len);
+        req->out[req->out_size + len] = '\n';
+        req->out_size += len + 1;
+        return 0;
+}
+
+/* {"status":"OK"} or {"status":"NOT_FOUND","error":"…","grpc_code":5}: the last line. */
+static int request_append_status(HttpRequest *req, QuiltStatusCode code, const char *message) {
+        const char *name = quilt_status_code_to_string(code) ?: "UNKNOWN";
+        json_auto_t *j = NULL;
+
+        if (code == QUILT_STATUS_OK)
+                j = json_pack("{s:s}", "status", "OK");
+        else {
+                json_t *error = json_string_sanitized(message ?: name);
+
+                if (error)
+                        j = json_pack("{s:s, s:o, s:i}", "status", name, "error", error, "grpc_code", (int) code);
+        }
+        if (!j)
+                return -ENOMEM;
+        return request_append_json(req, j);
+}
+
+/* More to send (or the end): let a connection that waits for it go on. */
+static void request_wake(HttpRequest *req) {
+        if (!req->suspended || !req->queued)
+                return;
+        req->suspended = false;
+        MHD_resume_connection(req->connection);
+        listener_kick(req->listener);
+}
+
+static int on_drain(sd_event_source *s, void *userdata) {
+        HttpRequest *req = userdata;
+
+        if (req->call && !req->call->answered)
+                api_call_queue_changed(req->call, request_out_pending(req)); /* may send more */
+        return 0;
+}
+
+/* The connection took data: update the call's queue size, and tell a producer that waits
+ * for room, from the loop rather than from inside MHD. */
+static void request_drained(HttpRequest *req) {
+        ApiCall *call = req->call;
+        int r;
+
+        if (!call || call->answered)
+                return;
+        call->queued_bytes = request_out_pending(req);
+        if (!call->throttled || call->queued_bytes > API_CALL_QUEUE_LOW)
+                return;
+
+        if (!req->drain_source) {
+                r = sd_event_add_defer(req->listener->http->manager->event, &req->drain_source, on_drain, req);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to schedule the stream's producer: %m");
+                        return;
+                }
+                (void) sd_event_source_set_description(req->drain_source, "http-stream-drain");
+        }
+        (void) sd_event_source_set_enabled(req->drain_source, SD_EVENT_ONESHOT);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        HttpRequest *req = cls;
+        size_t n;
+
+        if (req->client_gone)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+
+        n = MIN(request_out_pending(req), max);
+        if (n > 0) {
+                memcpy(buf, req->out + req->out_offset, n);
+                req->out_offset += n;
+                if (req->out_offset == req->out_size)
+                        req->out_offset = req->out_size = 0;
+                request_drained(req);
+                return (ssize_t) n;
+        }
+
+        if (req->out_finished)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+
+        /* Nothing to send yet. Returning 0 without suspending would make MHD spin. */
+        req->suspended = true;
+        MHD_suspend_connection(req->connection);
+        return 0;
+}
+
+static enum MHD_Result request_queue_stream(HttpRequest *req) {
+        struct MHD_Response *response;
+        enum MHD_Result r;
+
+        response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, req, NULL);
+        if (!response)
+                return MHD_NO;
+        if (MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson") == MHD_NO ||
+            MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_NO) {
+                MHD_destroy_response(response);
+                return MHD_NO;
+        }
+
+        /* A stream may be quiet for long (events, logs -f); it ends when the call does. */
+        (void) MHD_set_connection_option(req->connection, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+
+        r = MHD_queue_response(req->connection, MHD_HTTP_OK, response);
+        MHD_destroy_response(response);
+        req->queued = true;
+        return r;
+}
+
+/* ApiCall.send of a server stream: one NDJSON line. */
+static int on_call_send(ApiCall *call, ProtobufCMessage *message) {
+        HttpRequest *req = call->userdata;
+        json_auto_t *j = NULL;
+        int r;
+
+        if (!req || req->client_gone) {
+                protobuf_c_message_free_unpacked(message, NULL);
+                return -ECANCELED;
+        }
+
+        j = proto_to_json(message);
+        protobuf_c_message_free_unpacked(message, NULL);
+        if (!j)
+                return -ENOMEM;
+
+        r = request_append_json(req, j);
+        if (r < 0)
+                return r;
+
+        req->streaming = true;
+        call->queued_bytes = request_out_pending(req);
+        request_wake(req);
+        return 0;
+}
+
+static int on_hangup(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        HttpRequest *req = userdata;
+
+        /* Level-triggered: once is enough. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+
+        log_debug("HTTP client of %s hung up.", req->method ? req->method->name : "(unrouted)");
+        req->client_gone = true;
+        if (req->call)
+                api_call_cancel(req->call); /* may answer */
+
+        /* Let MHD see it: the stream reader ends with an error, on_access refuses. */
+        if (req->suspended) {
+                req->suspended = false;
+                MHD_resume_connection(req->connection);
+                listener_kick(req->listener);
+        }
+        return 0;
+}
+
+/* While a call is in flight, the connection may sit suspended, where MHD does not look at
+ * it: watch for the peer's hang-up ourselves. */
+static void request_watch_hangup(HttpRequest *req) {
+        const union MHD_ConnectionInfo *info;
+        int r;
+
+        if (req->hangup_source)
+                return;
+        info = MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info)
+                return;
+
+        r = sd_event_add_io(req->listener->http->manager->event, &req->hangup_source, info->connect_fd,
+                            EPOLLRDHUP, on_hangup, req);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to watch HTTP connection for hang-up, continuing without: %m");
+                return;
+        }
+        (void) sd_event_source_set_description(req->hangup_source, "http-hangup");
+}
+
 static void on_call_complete(ApiCall *call) {
         HttpRequest *req = call->userdata;
         struct MHD_Response *response = NULL;
+        int r;
 
         if (!req) {
                 /* The connection went away (or the transport shut down) meanwhile. */
@@ -805,7 +1064,29 @@ static void on_call_complete(ApiCall *call) {
                 return;
         }
 
-        req->call = NULL;
+        /* The call stays with the request (in flight) until the request is freed. */
+
+        if (call->method->server_streaming && (req->streaming || call->status == QUILT_STATUS_OK)) {
+                json_auto_t *j = NULL;
+
+                /* The end of a stream: a last message if the handler gave one, the status. */
+                r = 0;
+                if (call->status == QUILT_STATUS_OK && call->reply) {
+                        j = proto_to_json(call->reply);
+                        r = j ? request_append_json(req, j) : -ENOMEM;
+                }
+                if (r >= 0)
+                        r = request_append_status(req, call->status, call->status_message);
+                if (r < 0) {
+                        /* Ending without a status line tells the client something broke. */
+                        log_oom();
+                        req->client_gone = true;
+                }
+                req->streaming = true;
+                req->out_finished = true;
+                request_wake(req);
+                return;
+        }
 
         if (call->status == QUILT_STATUS_OK) {
                 json_auto_t *j = call->reply ? proto_to_json(call->reply) : json_object();
@@ -818,8 +1099,6 @@ static void on_call_complete(ApiCall *call) {
         } else
                 request_set_error(req, quilt_status_code_to_http(call->status), call->status,
                                   call->status_message);
-
-        api_call_free(call);
 
         if (req->suspended) {
                 req->suspended = false;
@@ -840,6 +1119,13 @@ static int http_request_dispatch(HttpRequest *req) {
         if (req->body_too_large) {
                 request_set_errorf(req, MHD_HTTP_CONTENT_TOO_LARGE, QUILT_STATUS_RESOURCE_EXHAUSTED,
                                    "request body too large (limit %u bytes)", BODY_MAX);
+                return 0;
+        }
+
+        if (req->method->client_streaming) {
+                request_set_errorf(req, MHD_HTTP_NOT_IMPLEMENTED, QUILT_STATUS_UNIMPLEMENTED,
+                                   "%s streams from the client and is served over gRPC only",
+                                   req->method->name);
                 return 0;
         }
 
@@ -877,11 +1163,20 @@ static int http_request_dispatch(HttpRequest *req) {
         }
 
         call->complete = on_call_complete;
+        call->send = on_call_send;
         call->userdata = req;
         req->call = call;
 
-        /* May answer right away (then complete() has set req->response), or later. */
+        /* May answer right away (then complete() has set req->response, or finished the
+         * stream), or later. */
         api_call_dispatch(call);
+
+        if (!call->answered) {
+                request_watch_hangup(req);
+                /* Accepted: a stream's headers go out now. */
+                if (req->method->server_streaming)
+                        req->streaming = true;
+        }
         return 0;
 }
 
@@ -926,6 +1221,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 
         if (req->queued)
                 return MHD_YES;
+        if (req->client_gone) /* resumed after the peer hung up */
+                return MHD_NO;
         if (req->response) /* resumed with the answer */
                 return request_queue_response(req);
         if (req->call) {
@@ -946,6 +1243,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 
         if (req->response)
                 return request_queue_response(req);
+        if (req->streaming)
+                return request_queue_stream(req);
 
         /* The handler answers later; park the connection until on_call_complete(). */
         req->suspended = true;
@@ -1000,7 +1299,8 @@ static void listener_kick(HttpListener *l) {
         r = sd_event_source_set_time_relative(l->timer, 0);
         if (r >= 0)
                 r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
-        if (r < 0)
+        /* ESTALE: the loop is over (shutdown), and listener_free() lets MHD finish. */
+        if (r < 0 && r != -ESTALE)
                 log_warning_errno(r, "Failed to schedule the HTTP server: %m");
 }
 
@@ -1030,13 +1330,30 @@ static HttpListener *listener_free(HttpListener *l) {
 
         h = l->http;
         if (l->daemon) {
+                /* Handlers let go of their calls (on_cancel), answering them if they can;
+                 * the rest are detached and freed when their handlers answer. Rescanning
+                 * after each, because a handler may answer other calls too. */
+                for (;;) {
+                        HttpRequest *req = h->requests;
+
+                        while (req && !(req->listener == l && req->call && !req->call->answered &&
+                                        !req->call->cancelled))
+                                req = req->next;
+                        if (!req)
+                                break;
+                        req->client_gone = true;
+                        api_call_cancel(req->call);
+                }
+
                 /* Stopping MHD with suspended connections is an API violation (it panics):
-                 * detach their calls and resume them, so that MHD closes them. */
+                 * resume them, so that MHD closes them. */
                 for (HttpRequest *req = h->requests; req; req = req->next) {
                         if (req->listener != l)
                                 continue;
-                        if (req->call) {
+                        req->client_gone = true;
+                        if (req->call && !req->call->answered) {
                                 req->call->userdata = NULL;
+                                req->call->send = NULL;
                                 req->call = NULL;
                         }
                         if (req->suspended) {
@@ -1054,13 +1371,14 @@ static HttpListener *listener_free(HttpListener *l) {
         return mfree(l);
 }
 
-int api_http_new(Manager *m, ApiHttp **ret) {
+int api_http_new(Manager *m, const ApiService *service, ApiHttp **ret) {
+        bool use_routes = service->descriptor == &quilt__quilt_service__descriptor;
         ApiHttp *h;
 
         /* A route naming an RPC that quilt.proto does not have is a programming error; find
          * it at start-up rather than on the first request. */
-        for (size_t i = 0; i < ELEMENTSOF(routes); i++)
-                if (!api_method_find(routes[i].rpc))
+        for (size_t i = 0; use_routes && i < ELEMENTSOF(routes); i++)
+                if (!api_service_find_method(service, routes[i].rpc))
                         return log_error_errno(EINVAL, "HTTP route %s %s names unknown RPC %s.",
                                                routes[i].method, routes[i].pattern, routes[i].rpc);
 
@@ -1069,6 +1387,12 @@ int api_http_new(Manager *m, ApiHttp **ret) {
                 return -ENOMEM;
 
         h->manager = m;
+        h->service = service;
+        h->routes = use_routes;
+        if (asprintf(&h->rpc_prefix, "/%s/", service->descriptor->name) < 0) {
+                free(h);
+                return -ENOMEM;
+        }
         *ret = h;
         return 0;
 }
@@ -1156,5 +1480,6 @@ ApiHttp *api_http_free(ApiHttp *h) {
 
         /* Every request belonged to some listener's MHD daemon and is gone with it. */
         assert(!h->requests);
+        free(h->rpc_prefix);
         return mfree(h);
 }

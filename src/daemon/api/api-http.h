@@ -9,10 +9,14 @@
 
 #include <stdbool.h>
 
+typedef struct ApiService ApiService;
 typedef struct Manager Manager;
 typedef struct ApiHttp ApiHttp;
 
-int api_http_new(Manager *m, ApiHttp **ret);
+/* Serves service (which must outlive the transport), normally api_quilt_service(); the
+ * REST routes exist for that one only, other services are served as "POST
+ * /<package>.<Service>/<Method>". */
+int api_http_new(Manager *m, const ApiService *service, ApiHttp **ret);
 
 /* Serves a listening socket (unix or TCP), taking ownership of fd. With require_token,
  * every request except GET /health needs "Authorization: Bearer <m->config->token>". */

@@ -143,6 +143,24 @@ typedef struct WaitContext {
         char *id;
 } WaitContext;
 
+static void wait_context_free(WaitContext *ctx) {
+        if (ctx->call)
+                ctx->call->handler_data = NULL;
+        free(ctx->id);
+        free(ctx);
+}
+
+static void on_wait_done(int error, const char *message, void *userdata);
+
+/* The client went away: a wait can take forever, so the waiter goes at once. */
+static void on_wait_cancel(ApiCall *call) {
+        WaitContext *ctx = call->handler_data;
+
+        (void) runtime_unwait(call->manager->runtime, ctx->id, on_wait_done, ctx);
+        wait_context_free(ctx);
+        api_call_fail(call, QUILT_STATUS_CANCELLED, "the client went away");
+}
+
 static void on_wait_done(int error, const char *message, void *userdata) {
         WaitContext *ctx = userdata;
         ApiCall *call = ctx->call;
@@ -172,8 +190,8 @@ static void on_wait_done(int error, const char *message, void *userdata) {
                 } else
                         api_call_reply(call, &reply->base);
         }
-        free(ctx->id);
-        free(ctx);
+        ctx->call = NULL; /* answered: freed by its transport */
+        wait_context_free(ctx);
 }
 
 int api_wait_container(Manager *m, ApiCall *call) {
@@ -191,11 +209,13 @@ int api_wait_container(Manager *m, ApiCall *call) {
                 return api_call_fail_errno(call, -ENOMEM, "out of memory");
         }
         ctx->call = call;
+        call->handler_data = ctx;
+        call->on_cancel = on_wait_cancel;
 
+        /* May answer at once, when the container does not run. */
         r = runtime_wait(m->runtime, c.id, on_wait_done, ctx);
         if (r < 0) {
-                free(ctx->id);
-                free(ctx);
+                wait_context_free(ctx);
                 return api_call_fail_errno(call, r, "failed to wait for container '%s': %m", c.name);
         }
         return 0;

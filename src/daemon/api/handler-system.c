@@ -6,11 +6,13 @@
 #include <sys/utsname.h>
 
 #include "api-handlers.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
 #include "quilt-build.h"
 #include "proto-map.h"
 #include "quilt.pb-c.h"
+#include "runtime.h"
 #include "store.h"
 #include "time-util.h"
 
@@ -167,6 +169,15 @@ int api_get_system_info(Manager *m, ApiCall *call) {
         snprintf(buf, sizeof buf, "%d", store_schema_version(m->store));
         r |= feature_put(reply, "schema_version", buf);
         r |= feature_put(reply, "api", "grpc,http");
+        /* What quiltd holds for clients right now (this call not counted): calls and
+         * streams in flight, which keep an idle quiltd from exiting, and waits on
+         * containers. A client that went away must leave none behind. */
+        snprintf(buf, sizeof buf, "%u", m->n_calls_in_flight > 0 ? m->n_calls_in_flight - 1 : 0);
+        r |= feature_put(reply, "calls_in_flight", buf);
+        snprintf(buf, sizeof buf, "%u", m->runtime ? runtime_count_waiters(m->runtime) : 0);
+        r |= feature_put(reply, "container_waiters", buf);
+        snprintf(buf, sizeof buf, "%u", events_count_subscriptions(m->events));
+        r |= feature_put(reply, "event_subscribers", buf);
 
         /* Limits of the host, as facts: what containers can be given in total. */
         if (sysinfo(&si) >= 0) {

@@ -595,6 +595,31 @@ int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *use
         return waiter_push(&c->exit_waiters, callback, userdata) ? 0 : -ENOMEM;
 }
 
+int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata) {
+        Container *c = runtime_find(r, id);
+
+        if (!c)
+                return -ENOENT;
+        for (Waiter **w = &c->exit_waiters; *w; w = &(*w)->next)
+                if ((*w)->callback == callback && (*w)->userdata == userdata) {
+                        Waiter *found = *w;
+
+                        *w = found->next;
+                        free(found);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+unsigned runtime_count_waiters(Runtime *r) {
+        unsigned n = 0;
+
+        for (Container *c = r->containers; c; c = c->next)
+                for (Waiter *w = c->exit_waiters; w; w = w->next)
+                        n++;
+        return n;
+}
+
 int runtime_remove(Runtime *r, const char *id, bool force, RuntimeCallback callback, void *userdata) {
         Container *c = runtime_find(r, id);
         int k;

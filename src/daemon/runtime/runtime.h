@@ -55,6 +55,12 @@ int runtime_kill(Runtime *r, const char *id, int sig);
 
 /* callback runs when the container is not running any more (at once if it is not). */
 int runtime_wait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
+/* Drops a wait that is no longer wanted (its client went away): the waiter registered with
+ * this callback and userdata is removed without being called. 0, or -ENOENT when there is
+ * none (it has run already). */
+int runtime_unwait(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
+/* How many exit waits are pending, over all containers (GetSystemInfo reports it). */
+unsigned runtime_count_waiters(Runtime *r);
 
 /* Removes the container: row, directories, cgroup. A running one is refused (-EBUSY)
  * unless force, which kills it first. */

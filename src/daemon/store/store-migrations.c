@@ -73,6 +73,21 @@ static const char *const migrations[] = {
         "ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;\n"
         "ALTER TABLE containers ADD COLUMN monitor_start_time INTEGER;\n"
         "CREATE INDEX containers_image ON containers (image);\n",
+
+        /* streams/events: the event log behind StreamEvents (store-events.c, events.c).
+         * cursor is AUTOINCREMENT so that it is never reused, also after pruning; time is µs
+         * since the epoch; attributes is a JSON object of strings. Container ids are not
+         * foreign keys: events outlive the containers they tell of. */
+        "CREATE TABLE events (\n"
+        "        cursor         INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        time           INTEGER NOT NULL,\n"
+        "        type           TEXT NOT NULL CHECK (type <> ''),\n"
+        "        container_id   TEXT,\n"
+        "        container_name TEXT,\n"
+        "        attributes     TEXT NOT NULL DEFAULT '{}'\n"
+        "                CHECK (CASE WHEN json_valid(attributes)\n"
+        "                       THEN json_type(attributes) = 'object' ELSE 0 END)\n"
+        ");\n",
 };
 
 int store_schema_version_latest(void) {
