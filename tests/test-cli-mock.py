@@ -66,6 +66,8 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.exec_reply = None
+        self.allocations = []
 
     def record(self, method, request):
         self.calls.append((method, request))
@@ -105,10 +107,19 @@ class Service:
         if method == "ListContainers":
             return pb.ListContainersResponse(containers=self.containers)
         if method == "GetContainerStatus":
-            ci = self.containers[0]
+            ref = request.container_id or request.container_name
+            match = [c for c in self.containers if ref in (c.container_id, c.name)]
+            if not match:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no such container: {ref}")
+            ci = match[0]
             return pb.GetContainerStatusResponse(
                 container_id=ci.container_id, status=ci.status, exit_code=ci.exit_code, exit_signal=ci.exit_signal,
-                oom_killed=ci.oom_killed, name=ci.name, created_at=ci.created_at, container=ci)
+                oom_killed=ci.oom_killed, name=ci.name, created_at=ci.created_at, ip_address=ci.ip_address,
+                container=ci)
+        if method == "ExecContainer" and self.exec_reply is not None:
+            return self.exec_reply
+        if method == "ListNetworkAllocations":
+            return pb.ListNetworkAllocationsResponse(allocations=self.allocations)
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
 
 
@@ -299,6 +310,99 @@ def main():
         j = json.loads(r.stdout) if r.returncode == 0 else {}
         tap(j.get("name") == "hungry" and j.get("oom_killed") is True and j.get("command") == ["tail", "/dev/zero"],
             "inspect prints the ContainerInfo as JSON", r)
+
+        # --- icc ping, icc exec, network topology ------------------------------------
+        ida, idb, idc = "a" * 8 + "-0000-4000-8000-" + "a" * 12, "b" * 8 + "-0000-4000-8000-" + "b" * 12, "c" * 32
+        svc.containers = [
+            pb.ContainerInfo(container_id=ida, name="a", status=pb.RUNNING, ip_address="10.42.0.2"),
+            pb.ContainerInfo(container_id=idb, name="b", status=pb.RUNNING, ip_address="10.42.0.3"),
+            pb.ContainerInfo(container_id=idc, name="nonet", status=pb.RUNNING),
+            pb.ContainerInfo(container_id="d" * 32, name="stopped", status=pb.EXITED),
+        ]
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(
+            success=True, exit_code=0,
+            stdout="PING 10.42.0.3 (10.42.0.3): 56 data bytes\n64 bytes from 10.42.0.3: seq=0 ttl=64 time=0.1 ms\n")
+        r = cli("icc", "ping", "a", "b")
+        tap_is((r.returncode, r.stdout), (0, svc.exec_reply.stdout), "icc ping prints ping's output and exits 0")
+        req = svc.requests("ExecContainer")[-1]
+        tap_is((req.container_id, list(req.command)), ("a", ["ping", "-c", "3", "-W", "5", "10.42.0.3"]),
+               "icc ping runs ping -c 3 -W 5 <address of b> in a, as an argv")
+        tap_is([x.container_id for x in svc.requests("GetContainerStatus")], ["a", "b"],
+               "icc ping checks FROM and looks TARGET's address up")
+        tap_is(req.timeout_seconds, 3 + 5 + 10, "icc ping bounds ping: count + timeout + 10 s")
+
+        reset()
+        cli("icc", "ping", "--count", "1", "-W", "2", "a", "10.42.0.9")
+        tap_is(list(svc.requests("ExecContainer")[-1].command), ["ping", "-c", "1", "-W", "2", "10.42.0.9"],
+               "icc ping -c/-W, and an IPv4 TARGET is pinged as it is")
+        tap_is([x.container_id for x in svc.requests("GetContainerStatus")], ["a"],
+               "an address TARGET needs no lookup")
+
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(
+            success=False, exit_code=1, stdout="--- 10.42.0.3 ping statistics ---\n3 packets transmitted, 0 packets received, 100% packet loss\n")
+        r = cli("icc", "ping", "a", "b")
+        tap_is(r.returncode, 1, "icc ping exits 1 when ping got no answer")
+        tap("100% packet loss" in r.stdout and "quilt: icc ping: b (10.42.0.3) did not answer from a" in r.stderr,
+            "a failed ping shows ping's output and says who did not answer", r)
+
+        reset()
+        r = cli("icc", "ping", "a", "nosuch")
+        tap(r.returncode == 1 and "nosuch" in r.stderr and not svc.requests("ExecContainer"),
+            "icc ping to an unknown container fails naming it, without running anything", r)
+        r = cli("icc", "ping", "stopped", "b")
+        tap(r.returncode == 1 and "container stopped is not running" in r.stderr, "icc ping from a stopped container fails", r)
+        r = cli("icc", "ping", "a", "stopped")
+        tap(r.returncode == 1 and "container stopped is not running" in r.stderr, "icc ping to a stopped container fails", r)
+        r = cli("icc", "ping", "a", "nonet")
+        tap(r.returncode == 1 and "container nonet has no IP address" in r.stderr
+            and svc.requests("GetContainerNetwork"), "icc ping to a container without an address fails clearly", r)
+        r = cli("icc", "ping", "a", "not.an.address")
+        tap(r.returncode == 2 and "invalid TARGET 'not.an.address'" in r.stderr, "icc ping: a dotted non-address is a usage error", r)
+        r = cli("icc", "ping", "-c", "0", "a", "b")
+        tap(r.returncode == 2 and "--count" in r.stderr, "icc ping: --count 0 is a usage error", r)
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=127, stderr="sh: ping: not found\n")
+        r = cli("icc", "ping", "a", "b")
+        tap(r.returncode == 1 and "no usable ping" in r.stderr, "icc ping in an image without ping says so", r)
+
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=137, exit_signal=9, timed_out=True)
+        r = cli("icc", "ping", "a", "b")
+        tap(r.returncode == 1 and "ping in a did not finish within 18s" in r.stderr, "icc ping says when ping hung", r)
+
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=3, stdout="out\n")
+        r = cli("icc", "exec", "a", "--workdir", "/srv", "--env", "K=V", "-e", "L=", "--", "sh", "-c", "echo 'x y'; exit 3")
+        req = svc.requests("ExecContainer")[-1]
+        tap_is((r.returncode, r.stdout), (3, "out\n"), "icc exec prints the output and exits with the command's status")
+        tap_is((req.container_id, list(req.command), req.working_directory, dict(req.environment)),
+               ("a", ["sh", "-c", "echo 'x y'; exit 3"], "/srv", {"K": "V", "L": ""}),
+               "icc exec sends the argv verbatim, the workdir and the environment")
+
+        svc.allocations = [
+            pb.NetworkAllocation(container_id=ida, ip_address="10.42.0.2", bridge_interface="quilt0", status="active"),
+            pb.NetworkAllocation(container_id=idb, ip_address="10.42.0.3", bridge_interface="quilt0", status="active"),
+            pb.NetworkAllocation(container_id=idc, ip_address="", bridge_interface="quilt0", status="allocated"),
+        ]
+        r = cli("network", "topology")
+        lines = r.stdout.splitlines()
+        tap(r.returncode == 0 and lines[0] == "quilt0" and lines[1].startswith("|-- a ") and "10.42.0.2" in lines[1]
+            and ida[:12] in lines[1] and lines[2].startswith("`-- b ") and len(lines) == 3,
+            "network topology: a tree of the containers with addresses on each bridge", r.stdout)
+        r = cli("network", "topology", "--format", "json")
+        j = json.loads(r.stdout) if r.returncode == 0 else {}
+        tap_is(j.get("bridges"), [{"name": "quilt0", "containers": [
+            {"container_id": ida, "name": "a", "ip_address": "10.42.0.2", "status": "active"},
+            {"container_id": idb, "name": "b", "ip_address": "10.42.0.3", "status": "active"}]}],
+            "network topology --format json")
+        r = cli("network", "topology", "--format", "dot")
+        tap(r.returncode == 0 and r.stdout.startswith("graph quilt {") and f'"quilt0" -- "{ida}";' in r.stdout
+            and f'"{idb}" [label="b\\n10.42.0.3"];' in r.stdout and r.stdout.rstrip().endswith("}"),
+            "network topology --format dot: a Graphviz graph", r.stdout)
+        r = cli("network", "topology", "--format", "svg")
+        tap(r.returncode == 2 and "invalid --format 'svg'" in r.stderr, "network topology: an unknown format is refused", r)
 
         server.stop(None)
     finally:

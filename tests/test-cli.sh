@@ -171,7 +171,7 @@ tap_is "rm of two missing containers exits 1" "$RC" 1
 tap_is "rm reports both failures, one line each" "$(wc -l < "$ERR")" 2
 
 # Commands without an RPC say so instead of pretending.
-for cmd in "shell somecontainer" "events" "volume prune" "logs -f somecontainer" "icc ping a b"; do
+for cmd in "shell somecontainer" "events" "volume prune" "logs -f somecontainer"; do
         run $cmd
         if [ "$RC" = 1 ] && one_line && err_has "not supported by this quiltd yet" && [ ! -s "$OUT" ]; then
                 tap_ok "quilt $cmd says it is not supported"
@@ -180,6 +180,12 @@ for cmd in "shell somecontainer" "events" "volume prune" "logs -f somecontainer"
                 echo "#   exit $RC, stderr: $(cat "$ERR")"
         fi
 done
+
+# icc ping checks both containers before running anything.
+run icc ping nosuch-from nosuch-to
+tap_is "icc ping from a missing container exits 1" "$RC" 1
+names_missing_from() { one_line && grep -q '^quilt: icc ping: .*nosuch-from.*(NOT_FOUND)$' "$ERR"; }
+tap_check "icc ping names the missing container on one line (NOT_FOUND)" names_missing_from
 
 tap_check "quiltd shuts down cleanly on SIGTERM" quiltd_stop
 tap_done

@@ -25,11 +25,17 @@ logs() { quilt logs "$1" 2>&1; }
 init_pid() { field "$1" .pid; }
 
 # Traces a container leaves on the host: rows, directories, mounts, cgroups.
+# Other tests (meson runs two at a time) create containers and mounts of their own, so
+# only this quiltd's containers count: every id it ever logged, and mounts under QT_DIR.
 host_traces() {
+        local id
         quilt ps -a -q 2>/dev/null | sort
         ls "$QT_DIR/state/containers" "$QT_DIR/run/containers" 2>/dev/null
-        grep -c . /proc/mounts
-        find /sys/fs/cgroup -maxdepth 3 -path '*quilt.slice/quilt-*' -type d 2>/dev/null | sort
+        grep -c "$QT_DIR" /proc/mounts
+        for id in $(grep -Eo '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' \
+                            "$QT_DIR/quiltd.log" | sort -u); do
+                find /sys/fs/cgroup -maxdepth 3 -path "*quilt.slice/quilt-$id" -type d 2>/dev/null
+        done | sort
 }
 
 # ---- the command runs, exits, and its status and output are kept --------------------

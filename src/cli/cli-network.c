@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* quilt network ls | inspect | topology | dns, and quilt icc ping | exec. */
+/* quilt network ls | inspect | topology | dns. */
 
 #include <inttypes.h>
 #include <string.h>
@@ -148,93 +148,226 @@ static int network_dns(Cli *cli, int argc, char *argv[]) {
 }
 
 static const char network_topology_usage[] =
-        "Usage: quilt network topology [--json]\n"
+        "Usage: quilt network topology [--format ascii|json|dot]\n"
         "\n"
-        "Show which containers are attached to which bridge, with their names and\n"
-        "addresses (from the network allocations and the DNS table).\n"
+        "Show the bridges and the containers that have an address on them: name, address,\n"
+        "short id and state.\n"
         "\n"
         "Options:\n"
-        "      --json   print {\"bridges\": [{\"name\", \"containers\": [...]}]} as JSON\n"
-        "  -h, --help   show this help\n";
+        "      --format FMT   ascii (default): a tree per bridge;\n"
+        "                     json: {\"bridges\": [{\"name\", \"containers\": [{\"container_id\",\n"
+        "                     \"name\", \"ip_address\", \"status\"}]}]};\n"
+        "                     dot: a Graphviz graph (quilt network topology --format dot | dot -Tsvg)\n"
+        "      --json         the same as --format json\n"
+        "  -h, --help         show this help\n";
 
-static const char *dns_name_of(const Quilt__ListDnsEntriesResponse *dns, const char *id) {
-        for (size_t i = 0; i < dns->n_entries; i++)
-                if (streq(strempty(dns->entries[i]->container_id), id))
-                        return dns->entries[i]->container_name;
+typedef enum TopologyFormat {
+        TOPOLOGY_ASCII,
+        TOPOLOGY_JSON,
+        TOPOLOGY_DOT,
+} TopologyFormat;
+
+/* A container on a bridge, from its allocation and (for the name) the container list. */
+typedef struct TopologyNode {
+        const char *bridge;
+        const char *id;
+        const char *name; /* NULL when the container is not listed (any more) */
+        const char *ip;
+        const char *status;
+} TopologyNode;
+
+static const char *container_name_of(const Quilt__ListContainersResponse *list, const char *id) {
+        for (size_t i = 0; list && i < list->n_containers; i++)
+                if (streq(strempty(list->containers[i]->container_id), id))
+                        return list->containers[i]->name;
         return NULL;
 }
 
-static int network_topology(Cli *cli, int argc, char *argv[]) {
-        _cleanup_reply_ ProtobufCMessage *ma = NULL, *md = NULL;
-        const Quilt__ListNetworkAllocationsResponse *alloc;
-        const Quilt__ListDnsEntriesResponse *dns;
-        json_auto_t *j = NULL;
-        json_t *bridges = NULL;
-        int r;
+/* Text inside a Graphviz string: quotes and backslashes escaped. */
+static void dot_escaped(FILE *f, const char *s) {
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        fputc('\\', f);
+                fputc(*s, f);
+        }
+}
 
-        r = cli_parse_simple(cli, argc, argv, network_topology_usage, true, 0, 0);
-        if (r == CLI_HELP_SHOWN)
-                return CLI_EXIT_SUCCESS;
-        if (r != 0)
-                return r;
+static void dot_string(FILE *f, const char *s) {
+        fputc('"', f);
+        dot_escaped(f, s);
+        fputc('"', f);
+}
+
+static int topology_print_json(Cli *cli, const TopologyNode *nodes, size_t n) {
+        json_auto_t *j = json_pack("{s:[]}", "bridges");
+        json_t *bridges = j ? json_object_get(j, "bridges") : NULL;
+
+        if (!bridges)
+                return cli_fail(cli, "out of memory");
+
+        for (size_t i = 0; i < n; i++) {
+                json_t *b = NULL, *c;
+                size_t k;
+
+                /* Bridges in the order they first appear. */
+                for (k = 0; k < json_array_size(bridges); k++)
+                        if (streq(json_string_value(json_object_get(json_array_get(bridges, k), "name")),
+                                  nodes[i].bridge))
+                                b = json_array_get(bridges, k);
+                if (!b) {
+                        b = json_pack("{s:s, s:[]}", "name", nodes[i].bridge, "containers");
+                        if (!b || json_array_append_new(bridges, b) < 0)
+                                return cli_fail(cli, "out of memory");
+                }
+                c = json_pack("{s:s, s:s?, s:s, s:s}", "container_id", nodes[i].id, "name", nodes[i].name,
+                              "ip_address", nodes[i].ip, "status", nodes[i].status);
+                if (!c || json_array_append_new(json_object_get(b, "containers"), c) < 0)
+                        return cli_fail(cli, "out of memory");
+        }
+
+        if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
+                return cli_fail(cli, "cannot write JSON output");
+        fputc('\n', stdout);
+        return CLI_EXIT_SUCCESS;
+}
+
+static void topology_print_dot(const TopologyNode *nodes, size_t n) {
+        puts("graph quilt {");
+        puts("        node [shape=box];");
+        for (size_t i = 0; i < n; i++) {
+                bool seen = false;
+
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = streq(nodes[k].bridge, nodes[i].bridge);
+                if (seen)
+                        continue;
+                fputs("        ", stdout);
+                dot_string(stdout, nodes[i].bridge);
+                puts(" [shape=ellipse];");
+        }
+        for (size_t i = 0; i < n; i++) {
+                /* Two lines: the name (or the id) and the address, split by DOT's \n. */
+                fputs("        ", stdout);
+                dot_string(stdout, nodes[i].id);
+                fputs(" [label=\"", stdout);
+                dot_escaped(stdout, nodes[i].name ?: nodes[i].id);
+                fputs("\\n", stdout);
+                dot_escaped(stdout, nodes[i].ip);
+                fputs("\"];\n        ", stdout);
+                dot_string(stdout, nodes[i].bridge);
+                fputs(" -- ", stdout);
+                dot_string(stdout, nodes[i].id);
+                puts(";");
+        }
+        puts("}");
+}
+
+static void topology_print_ascii(const TopologyNode *nodes, size_t n) {
+        if (n == 0) {
+                puts("No container has a network address.");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t last = i;
+                bool seen = false;
+
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = streq(nodes[k].bridge, nodes[i].bridge);
+                if (seen)
+                        continue;
+
+                puts(nodes[i].bridge);
+                for (size_t k = i; k < n; k++)
+                        if (streq(nodes[k].bridge, nodes[i].bridge))
+                                last = k;
+                for (size_t k = i; k < n; k++) {
+                        if (!streq(nodes[k].bridge, nodes[i].bridge))
+                                continue;
+                        printf("%s %-20s %-15s %.12s  %s\n", k == last ? "`--" : "|--",
+                               nodes[k].name ?: "-", nodes[k].ip, nodes[k].id, nodes[k].status);
+                }
+        }
+}
+
+static int network_topology(Cli *cli, int argc, char *argv[]) {
+        enum {
+                ARG_FORMAT = 0x100,
+                ARG_JSON,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        Quilt__ListContainersRequest lreq = QUILT__LIST_CONTAINERS_REQUEST__INIT;
+        _cleanup_reply_ ProtobufCMessage *ma = NULL, *ml = NULL;
+        const Quilt__ListNetworkAllocationsResponse *alloc;
+        _cleanup_free_ TopologyNode *nodes = NULL;
+        TopologyFormat format = cli->json ? TOPOLOGY_JSON : TOPOLOGY_ASCII;
+        size_t n = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(network_topology_usage, stdout);
+                        return CLI_EXIT_SUCCESS;
+                case ARG_FORMAT:
+                        if (streq(optarg, "ascii"))
+                                format = TOPOLOGY_ASCII;
+                        else if (streq(optarg, "json"))
+                                format = TOPOLOGY_JSON;
+                        else if (streq(optarg, "dot"))
+                                format = TOPOLOGY_DOT;
+                        else
+                                return cli_usage(cli, "invalid --format '%s' (expected ascii, json or dot)", optarg);
+                        break;
+                case ARG_JSON:
+                        format = TOPOLOGY_JSON;
+                        break;
+                default:
+                        return cli_getopt_error(cli, c, argv);
+                }
+        if (optind < argc)
+                return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
 
         r = list_allocations(cli, &ma);
         if (r != 0)
                 return r;
-        r = list_dns(cli, &md);
-        if (r != 0)
-                return r;
         alloc = (const Quilt__ListNetworkAllocationsResponse *) ma;
-        dns = (const Quilt__ListDnsEntriesResponse *) md;
+        /* Names come from the container list; without it the ids still tell. */
+        if (cli_call(cli, "ListContainers", &lreq.base, CLI_CALL_QUIET, &ml) != 0)
+                ml = NULL;
 
-        if (cli->json) {
-                j = json_object();
-                bridges = json_array();
-                if (!j || !bridges || json_object_set_new(j, "bridges", bridges) < 0)
-                        return cli_fail(cli, "out of memory");
-        }
-
-        /* Group by bridge, keeping the order in which bridges first appear. */
+        nodes = new0(TopologyNode, MAX(alloc->n_allocations, (size_t) 1));
+        if (!nodes)
+                return cli_fail(cli, "out of memory");
         for (size_t i = 0; i < alloc->n_allocations; i++) {
-                const char *bridge = strempty(alloc->allocations[i]->bridge_interface);
-                json_t *containers = NULL;
-                bool seen = false;
+                const Quilt__NetworkAllocation *a = alloc->allocations[i];
 
-                for (size_t k = 0; k < i && !seen; k++)
-                        seen = streq(strempty(alloc->allocations[k]->bridge_interface), bridge);
-                if (seen)
+                /* Only containers that have an address on a bridge are nodes. */
+                if (isempty(a->ip_address))
                         continue;
-
-                if (j) {
-                        json_t *b = json_pack("{s:s, s:[]}", "name", bridge, "containers");
-                        if (!b || json_array_append_new(bridges, b) < 0)
-                                return cli_fail(cli, "out of memory");
-                        containers = json_object_get(b, "containers");
-                } else
-                        printf("%s\n", isempty(bridge) ? "(no bridge)" : bridge);
-
-                for (size_t k = i; k < alloc->n_allocations; k++) {
-                        const Quilt__NetworkAllocation *a = alloc->allocations[k];
-                        const char *name = dns_name_of(dns, strempty(a->container_id));
-
-                        if (!streq(strempty(a->bridge_interface), bridge))
-                                continue;
-                        if (j) {
-                                json_t *c = json_pack("{s:s, s:s?, s:s, s:s}", "container_id",
-                                                      strempty(a->container_id), "name", name, "ip_address",
-                                                      strempty(a->ip_address), "status", strempty(a->status));
-                                if (!c || json_array_append_new(containers, c) < 0)
-                                        return cli_fail(cli, "out of memory");
-                        } else
-                                printf("  %-15s  %-20s  %.12s  %s\n", strempty(a->ip_address),
-                                       isempty(name) ? "-" : name, strempty(a->container_id), strempty(a->status));
-                }
+                nodes[n++] = (TopologyNode) {
+                        .bridge = isempty(a->bridge_interface) ? "(no bridge)" : a->bridge_interface,
+                        .id = strempty(a->container_id),
+                        .name = container_name_of((const Quilt__ListContainersResponse *) ml,
+                                                  strempty(a->container_id)),
+                        .ip = a->ip_address,
+                        .status = strempty(a->status),
+                };
         }
 
-        if (j) {
-                if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
-                        return cli_fail(cli, "cannot write JSON output");
-                fputc('\n', stdout);
+        switch (format) {
+        case TOPOLOGY_JSON:
+                return topology_print_json(cli, nodes, n);
+        case TOPOLOGY_DOT:
+                topology_print_dot(nodes, n);
+                break;
+        case TOPOLOGY_ASCII:
+                topology_print_ascii(nodes, n);
+                break;
         }
         return CLI_EXIT_SUCCESS;
 }
@@ -260,76 +393,4 @@ static void network_help(FILE *f) {
 int verb_network(Cli *cli, int argc, char *argv[]) {
         return cli_dispatch(cli, "network", network_verbs, ELEMENTSOF(network_verbs), argc - 1, argv + 1,
                             network_help);
-}
-
-/* ---- icc ------------------------------------------------------------------------- */
-
-static const char icc_ping_usage[] =
-        "Usage: quilt icc ping [OPTIONS] FROM TARGET\n"
-        "\n"
-        "Ping TARGET (a container or an IP address) from inside container FROM; exits 0\n"
-        "only if TARGET answered.\n"
-        "\n"
-        "Options:\n"
-        "  -c, --count N        number of echo requests (default 3)\n"
-        "  -W, --timeout SECS   how long to wait for answers (default 5)\n"
-        "  -h, --help           show this help\n";
-
-static int icc_ping(Cli *cli, int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "count", required_argument, NULL, 'c' },
-                { "timeout", required_argument, NULL, 'W' },
-                {},
-        };
-        int32_t v;
-        int c;
-
-        while ((c = getopt_long(argc, argv, ":hc:W:", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(icc_ping_usage, stdout);
-                        return CLI_EXIT_SUCCESS;
-                case 'c':
-                case 'W':
-                        if (parse_int32(optarg, 1, 3600, &v) < 0)
-                                return cli_usage(cli, "invalid --%s '%s' (expected a number from 1 to 3600)",
-                                                 c == 'c' ? "count" : "timeout", optarg);
-                        break;
-                default:
-                        return cli_getopt_error(cli, c, argv);
-                }
-        if (argc - optind < 2)
-                return cli_usage(cli, "missing FROM or TARGET (see 'quilt icc ping --help')");
-        if (argc - optind > 2)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 2]);
-
-        /* The original ran ping through exec in the container and reported success
-         * whatever the result; a real answer needs daemon support. */
-        return cli_not_supported(cli, "");
-}
-
-static int icc_exec(Cli *cli, int argc, char *argv[]) {
-        /* The same command as "quilt exec"; kept under icc for the original's scripts. */
-        return verb_exec(cli, argc, argv);
-}
-
-static const CliVerb icc_verbs[] = {
-        { "ping", NULL, icc_ping, "Ping a container from another container" },
-        { "exec", NULL, icc_exec, "Run a command in a container (same as 'quilt exec')" },
-};
-
-static void icc_help(FILE *f) {
-        fputs("Usage: quilt icc COMMAND [OPTIONS] [ARG...]\n"
-              "\n"
-              "Inter-container communication: check that containers reach each other.\n"
-              "\n"
-              "Commands:\n",
-              f);
-        cli_print_verb_list(f, icc_verbs, ELEMENTSOF(icc_verbs));
-        fputs("\nRun 'quilt icc COMMAND --help' for a command's options.\n", f);
-}
-
-int verb_icc(Cli *cli, int argc, char *argv[]) {
-        return cli_dispatch(cli, "icc", icc_verbs, ELEMENTSOF(icc_verbs), argc - 1, argv + 1, icc_help);
 }

@@ -12,6 +12,8 @@ static const struct {
 } rpc_kinds[] = {
         /* quilt.proto. Keep in step with the "stream" keywords there. */
         { "quilt.QuiltService", "StreamEvents", RPC_SERVER_STREAMING },
+        { "quilt.QuiltService", "ExecContainerStream", RPC_SERVER_STREAMING },
+        { "quilt.QuiltService", "ExecInteractive", RPC_BIDI },
 
         /* src/daemon/api/test-api-stream.proto: the transports' own unit test. */
         { "quilt.test.StreamTest", "Count", RPC_SERVER_STREAMING },

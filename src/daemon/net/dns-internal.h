@@ -81,6 +81,7 @@ struct DnsServer {
         bool upstreams_from_resolv_conf;
         struct stat resolv_conf_stat; /* of the version read, to notice changes */
         uint64_t attempt_usec;
+        uint64_t tcp_idle_usec;
 
         DnsTcpConn *conns;
         unsigned n_conns;

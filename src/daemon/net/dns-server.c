@@ -25,6 +25,7 @@ int dns_server_new(sd_event *e, DnsServer **ret) {
                 return -ENOMEM;
         s->event = sd_event_ref(e);
         s->attempt_usec = DNS_FORWARD_ATTEMPT_USEC;
+        s->tcp_idle_usec = DNS_TCP_IDLE_USEC;
         s->upstreams_from_resolv_conf = true;
 
         s->buffer = malloc(DNS_MESSAGE_MAX);
@@ -231,6 +232,11 @@ uint16_t dns_server_port(const DnsServer *s) {
 void dns_server_set_attempt_timeout(DnsServer *s, uint64_t usec) {
         if (s)
                 s->attempt_usec = usec > 0 ? usec : DNS_FORWARD_ATTEMPT_USEC;
+}
+
+void dns_server_set_tcp_idle_timeout(DnsServer *s, uint64_t usec) {
+        if (s)
+                s->tcp_idle_usec = usec > 0 ? usec : DNS_TCP_IDLE_USEC;
 }
 
 /* ---- the names ------------------------------------------------------------------------- */

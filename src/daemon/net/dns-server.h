@@ -86,6 +86,8 @@ uint16_t dns_server_port(const DnsServer *s);
 int dns_server_set_upstreams(DnsServer *s, char **servers);
 /* How long to wait for each upstream (default DNS_FORWARD_ATTEMPT_USEC); for tests. */
 void dns_server_set_attempt_timeout(DnsServer *s, uint64_t usec);
+/* How long a TCP connection may be idle (default DNS_TCP_IDLE_USEC); for tests. */
+void dns_server_set_tcp_idle_timeout(DnsServer *s, uint64_t usec);
 
 /* Adds or updates a container's names. An existing entry with the same id or the same
  * name is replaced. id must be non-empty, name a valid container name (one DNS label).

@@ -28,7 +28,7 @@ static void conn_update_events(DnsTcpConn *c) {
 }
 
 static void conn_touch(DnsTcpConn *c) {
-        (void) sd_event_source_set_time_relative(c->timer, DNS_TCP_IDLE_USEC);
+        (void) sd_event_source_set_time_relative(c->timer, c->server->tcp_idle_usec);
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
@@ -232,7 +232,7 @@ static int conn_new(DnsServer *s, int fd) {
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_description(c->io, "dns-tcp");
-        r = sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, DNS_TCP_IDLE_USEC, USEC_PER_SEC,
+        r = sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, s->tcp_idle_usec, USEC_PER_MSEC * 100,
                                        on_conn_idle, c);
         if (r < 0)
                 goto fail;

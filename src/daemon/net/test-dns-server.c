@@ -537,6 +537,44 @@ static void test_garbage(void) {
         for (unsigned i = 0; i < 20; i++)
                 (void) sd_event_run(event, 5 * USEC_PER_MSEC);
 
+        /* Mutations of real queries (deterministic): whatever parses is answered or
+         * forwarded, the rest dropped; nothing may crash or wedge the loop. */
+        {
+                uint32_t seed = 12345;
+                size_t size;
+                uint8_t *wire = query_wire("web.quilt.local", LDNS_RR_TYPE_A, 1, true, &size);
+                unsigned answered = 0;
+
+                fd = client_connect(SOCK_DGRAM);
+                for (unsigned i = 0; i < 3000; i++) {
+                        uint8_t m[512];
+                        size_t len = size;
+
+                        memcpy(m, wire, size);
+                        for (unsigned k = 0; k < 1 + i % 4; k++) {
+                                seed = seed * 1103515245 + 12345;
+                                m[(seed >> 8) % size] = (uint8_t) (seed >> 16);
+                        }
+                        if (i % 7 == 0)
+                                len = (seed >> 4) % size;
+                        m[2] &= 0x7f; /* keep them queries, so they are not dropped at once */
+                        (void) send(fd, m, len, 0);
+                        if (i % 50 == 0)
+                                for (unsigned k = 0; k < 5; k++)
+                                        (void) sd_event_run(event, 1 * USEC_PER_MSEC);
+                        while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                                answered++;
+                }
+                for (unsigned k = 0; k < 20; k++)
+                        (void) sd_event_run(event, 5 * USEC_PER_MSEC);
+                while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                        answered++;
+                printf("# %u of 3000 mutated queries got an answer\n", answered);
+                ok(answered > 0, "mutated queries: the ones that parse are answered");
+                free(wire);
+                close(fd);
+        }
+
         p = ask_udp("web", LDNS_RR_TYPE_A);
         ok(has_a(p, "10.42.0.2"), "UDP: the server still answers after the garbage");
         ldns_pkt_free(p);
@@ -570,6 +608,31 @@ static void test_tcp_bounded(void) {
                 close(fds[i]);
         for (unsigned i = 0; i < 20; i++)
                 (void) sd_event_run(event, 5 * USEC_PER_MSEC);
+}
+
+static void test_tcp_idle(void) {
+        int fd = client_connect(SOCK_STREAM), busy = client_connect(SOCK_STREAM);
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        ldns_pkt *p;
+        uint8_t b;
+
+        dns_server_set_tcp_idle_timeout(server, 300 * USEC_PER_MSEC);
+        /* busy asks a question every 100 ms; fd says nothing. */
+        while (now_usec(CLOCK_MONOTONIC) - t0 < 800 * USEC_PER_MSEC) {
+                tcp_send_query(busy, "web", LDNS_RR_TYPE_A, 1);
+                p = tcp_read_answer(busy);
+                if (p)
+                        ldns_pkt_free(p);
+                run_until_readable(fd, 100 * USEC_PER_MSEC);
+        }
+        ok(recv(fd, &b, 1, MSG_DONTWAIT) == 0, "TCP: an idle connection is closed after the idle timeout");
+        tcp_send_query(busy, "web", LDNS_RR_TYPE_A, 2);
+        p = tcp_read_answer(busy);
+        ok(has_a(p, "10.42.0.2"), "TCP: a connection in use stays open");
+        ldns_pkt_free(p);
+        close(fd);
+        close(busy);
+        dns_server_set_tcp_idle_timeout(server, 0);
 }
 
 static void test_table(void) {
@@ -675,6 +738,7 @@ int main(void) {
         test_forward();
         test_garbage();
         test_tcp_bounded();
+        test_tcp_idle();
         test_table();
         test_upstream_parsing();
 
