@@ -171,7 +171,7 @@ tap_is "rm of two missing containers exits 1" "$RC" 1
 tap_is "rm reports both failures, one line each" "$(wc -l < "$ERR")" 2
 
 # Commands without an RPC say so instead of pretending.
-for cmd in "shell somecontainer" "events" "volume prune" "logs -f somecontainer"; do
+for cmd in "events" "volume prune" "logs -f somecontainer"; do
         run $cmd
         if [ "$RC" = 1 ] && one_line && err_has "not supported by this quiltd yet" && [ ! -s "$OUT" ]; then
                 tap_ok "quilt $cmd says it is not supported"
@@ -180,6 +180,10 @@ for cmd in "shell somecontainer" "events" "volume prune" "logs -f somecontainer"
                 echo "#   exit $RC, stderr: $(cat "$ERR")"
         fi
 done
+
+run shell somecontainer
+tap_is "shell in a missing container exits 1" "$RC" 1
+tap_check "... saying so on one line (NOT_FOUND)" grep -q "^quilt: shell: container 'somecontainer' not found (NOT_FOUND)$" "$ERR"
 
 # icc ping checks both containers before running anything.
 run icc ping nosuch-from nosuch-to

@@ -98,6 +98,29 @@ tap_is "inside, the command sees its cgroup below the container's root" \
 
 # ---- terminal -----------------------------------------------------------------------
 tap_check "-t gives a pty of the container's devpts" grep -q '^/dev/pts/[0-9]' <<< "$(quilt exec -t box tty)"
+PY=/usr/bin/python3
+if [ -x "$PY" ]; then
+        for how in "shell box" "exec -it box sh"; do
+                R=$("$PY" "$(dirname "$0")/exec-pty.py" session "$QUILT_BIN" $how)
+                v() { sed -n "s/^$1=//p" <<< "$R"; }
+                tap_check "quilt $how: a prompt on a terminal" test "$(v prompt)" = 1
+                tap_check "... tty prints a pts of the container ($(v tty))" grep -q '^/dev/pts/[0-9]' <<< "$(v tty)"
+                tap_is "... stty size is our terminal's" "$(v size)" 30x100
+                tap_is "... and follows a resize" "$(v resized)" 40x120
+                tap_is "... Ctrl-C interrupts a sleep in the container" "$(v interrupted):$(v sleep_status)" 1:130
+                tap_is "... exit 5 is quilt's status" "$(v exit)" 5
+        done
+        R=$("$PY" "$(dirname "$0")/exec-pty.py" timing "$QUILT_BIN" exec box sh -c 'echo first; sleep 2; echo second')
+        FIRST=$(sed -n 's/^first=//p' <<< "$R") END=$(sed -n 's/^end=//p' <<< "$R")
+        echo "# first output after ${FIRST}s, the end after ${END}s"
+        tap_check "output arrives as it is printed, before the command ends" \
+                awk -v f="$FIRST" -v e="$END" 'BEGIN { exit !(f != "none" && f + 1.0 < e) }'
+else
+        tap_skip_all "needs /usr/bin/python3 for the terminal tests"
+fi
+tap_is "a tty session reads stdin that is not a terminal" "$(printf 'echo $((2+3)); exit 7\n' | quilt shell box | tr -d '\r' | grep -x 5)" 5
+printf 'exit 7\n' | quilt shell box > /dev/null
+tap_is "... and exits with the shell's status" "$?" 7
 
 # ---- timeouts kill the whole tree ---------------------------------------------------
 T0=$(date +%s%N)
@@ -132,7 +155,7 @@ quilt exec box killall sleep
 # ---- large output while the daemon keeps answering ----------------------------------
 quilt create --name other --async-mode > /dev/null
 wait_state other RUNNING > /dev/null
-SUM=$(quilt exec box -- sh -c 'head -c 15728640 /dev/urandom | base64 > /tmp/big; sha256sum < /tmp/big' | cut -d' ' -f1)
+SUM=$(quilt exec box -- sh -c 'head -c 20971520 /dev/urandom > /tmp/big; sha256sum < /tmp/big' | cut -d' ' -f1)
 quilt exec box cat /tmp/big > "$QT_DIR/big" &
 BIG=$!
 N_STATUS=0 N_FAILED=0
@@ -140,12 +163,43 @@ while kill -0 "$BIG" 2>/dev/null; do
         if quilt status other > /dev/null; then N_STATUS=$((N_STATUS + 1)); else N_FAILED=$((N_FAILED + 1)); fi
 done
 wait "$BIG"
-tap_is "20 MiB of output arrive intact ($(stat -c %s "$QT_DIR/big") bytes)" \
+tap_is "20 MiB of binary output arrive intact ($(stat -c %s "$QT_DIR/big") bytes)" \
         "$(sha256sum < "$QT_DIR/big" | cut -d' ' -f1)" "$SUM"
 tap_check "quilt status of another container answered meanwhile ($N_STATUS calls)" test "$N_STATUS" -ge 1
 tap_is "... every time" "$N_FAILED" 0
+# The unary reply (text) the same way, through HTTP.
+SUM=$(quilt exec box -- sh -c 'base64 /tmp/big | head -c 20971520 > /tmp/big.txt; sha256sum < /tmp/big.txt' | cut -d' ' -f1)
+http POST /containers/box/exec '{"command":["cat","/tmp/big.txt"]}' | jq -j .stdout > "$QT_DIR/big.txt"
+tap_is "20 MiB of text in one ExecContainer reply, intact" "$(sha256sum < "$QT_DIR/big.txt" | cut -d' ' -f1)" "$SUM"
+head -c 5242880 /dev/urandom > "$QT_DIR/in"
+tap_is "5 MiB of stdin streamed with -i arrive intact" "$(quilt exec -i box sha256sum < "$QT_DIR/in" | cut -d' ' -f1)" \
+        "$(sha256sum < "$QT_DIR/in" | cut -d' ' -f1)"
+quilt exec box rm /tmp/big /tmp/big.txt
+
+# ---- a client that goes away takes its command with it -----------------------------
+"$QUILT_BIN" exec box -- sh -c 'sleep 300 & sleep 300' &
+CLIENT=$!
+for i in $(seq 100); do [ "$(quilt exec box ps -o comm | grep -c sleep)" = 2 ] && break; sleep 0.05; done
+kill -KILL "$CLIENT"; wait "$CLIENT" 2>/dev/null
+for i in $(seq 100); do [ "$(quilt exec box ps -o comm | grep -c sleep)" = 0 ] && break; sleep 0.05; done
+tap_is "a cancelled exec is killed with everything it started" "$(quilt exec box ps -o comm | grep -c sleep)" 0
+
+# ---- events -------------------------------------------------------------------------
+EV=$(sqlite3 "$QT_DIR/state/quilt.db" "SELECT type || ' ' || json_extract(attributes, '$.command') || ' ' ||
+        ifnull(json_extract(attributes, '$.exit_code'), '-') FROM events WHERE container_name = 'box' AND
+        type LIKE 'exec%' ORDER BY cursor" 2>&1)
+tap_check "exec_started is recorded with the command" grep -qx 'exec_started sh -' <<< "$EV"
+tap_check "exec_died too, with the exit code" grep -qx 'exec_died sh 42' <<< "$EV"
+tap_check "... and each exec_died follows its exec_started" \
+        awk '/^exec_started/ {n++} /^exec_died/ {if (--n < 0) exit 1} END {exit n < 0}' <<< "$EV"
 
 # ---- HTTP ---------------------------------------------------------------------------
+timeout 20 curl -sN --unix-socket "$HTTP_SOCK" -X POST -H 'Content-Type: application/json' \
+        -d '{"command":"echo a; echo b >&2; exit 3"}' http://localhost/containers/box/exec/stream > "$O"
+tap_is "HTTP streams NDJSON: started, output, exit, status" \
+        "$(jq -r '.kind // .status' < "$O" | tr '\n' ' ')" "STARTED STDOUT STDERR EXIT OK "
+tap_is "... output as base64 bytes" "$(jq -r 'select(.kind == "STDOUT") | .data' < "$O" | base64 -d)" a
+tap_is "... the exit code" "$(jq -r 'select(.kind == "EXIT") | .exit_code' < "$O")" 3
 tap_is "HTTP: a string command runs in sh -c" \
         "$(http POST /containers/box/exec '{"command":"echo $((6*7))"}' | jq -r .stdout)" 42
 tap_is "HTTP: {cmd_b64}" \

@@ -99,6 +99,37 @@ static bool reply_unsuccessful(const ProtobufCMessage *reply, const char **ret_m
         return true;
 }
 
+int cli_connect(Cli *cli) {
+        int r;
+
+        if (cli->client)
+                return 0;
+        r = quilt_client_new(cli->host, cli->token, &cli->client);
+        if (r == -EINVAL)
+                return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)", cli->host);
+        if (r < 0)
+                return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
+        return 0;
+}
+
+int cli_fail_status(Cli *cli, QuiltStatusCode code, const char *message) {
+        const char *name = quilt_status_code_to_string(code);
+
+        if (code == QUILT_STATUS_UNAVAILABLE) {
+                fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
+                print_one_line(stderr, isempty(message) ? "unavailable" : message);
+                fputc('\n', stderr);
+                return CLI_EXIT_FAILURE;
+        }
+        fprintf(stderr, "quilt: %s: ", cli->verb);
+        print_one_line(stderr, isempty(message) ? "request failed" : message);
+        if (name)
+                fprintf(stderr, " (%s)\n", name);
+        else
+                fprintf(stderr, " (status %d)\n", (int) code);
+        return CLI_EXIT_FAILURE;
+}
+
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
              ProtobufCMessage **ret_reply) {
         _cleanup_free_ char *message = NULL;
@@ -107,14 +138,9 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
         const char *unsuccessful;
         int r;
 
-        if (!cli->client) {
-                r = quilt_client_new(cli->host, cli->token, &cli->client);
-                if (r == -EINVAL)
-                        return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)",
-                                         cli->host);
-                if (r < 0)
-                        return cli_fail(cli, "cannot set up a client for %s: %s", cli->host, strerror(-r));
-        }
+        r = cli_connect(cli);
+        if (r != 0)
+                return r;
 
         r = quilt_client_call(cli->client, method, request, cli->timeout_usec, &reply, &code, &message);
         if (r < 0)
@@ -124,24 +150,8 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
                 return CLI_CALL_TIMED_OUT;
         if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
                 return CLI_EXIT_FAILURE;
-
-        if (code == QUILT_STATUS_UNAVAILABLE) {
-                fprintf(stderr, "quilt: cannot reach quiltd at %s: ", cli->host);
-                print_one_line(stderr, isempty(message) ? "unavailable" : message);
-                fputc('\n', stderr);
-                return CLI_EXIT_FAILURE;
-        }
-        if (code != QUILT_STATUS_OK) {
-                const char *name = quilt_status_code_to_string(code);
-
-                fprintf(stderr, "quilt: %s: ", cli->verb);
-                print_one_line(stderr, isempty(message) ? "request failed" : message);
-                if (name)
-                        fprintf(stderr, " (%s)\n", name);
-                else
-                        fprintf(stderr, " (status %d)\n", (int) code);
-                return CLI_EXIT_FAILURE;
-        }
+        if (code != QUILT_STATUS_OK)
+                return cli_fail_status(cli, code, message);
         if (!reply)
                 return cli_fail(cli, "%s: empty reply from quiltd", method);
 

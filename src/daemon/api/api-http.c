@@ -88,6 +88,7 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/kill", "KillContainer", { { "signal", "signal" } } },
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
+        { "POST", "/containers/:container_id/exec/stream", "ExecContainerStream", {}, NULL, exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
