@@ -27,6 +27,8 @@ typedef struct ExecStreamSession {
         struct termios saved_termios;
 
         int signal_fd;
+        sigset_t saved_mask;  /* restored at the end, when blocked_signals */
+        bool blocked_signals;
         int stop_pipe[2];   /* the main thread tells the input thread to end */
         pthread_t input_thread;
         bool input_running;
@@ -152,6 +154,11 @@ static void session_done(ExecStreamSession *s) {
         s->signal_fd = safe_close(s->signal_fd);
         s->stream = quilt_client_stream_free(s->stream);
         session_restore_terminal(s);
+        /* Before a fallback to the unary call, Ctrl-C must work again. */
+        if (s->blocked_signals) {
+                (void) pthread_sigmask(SIG_SETMASK, &s->saved_mask, NULL);
+                s->blocked_signals = false;
+        }
 }
 
 /* How quilt exec exits for a command that ended so: see cli-exec.c. */
@@ -192,8 +199,11 @@ int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *request, bool i
                 (void) sigaddset(&mask, SIGINT);
                 (void) sigaddset(&mask, SIGTERM);
                 (void) sigaddset(&mask, SIGHUP);
-                if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
-                    (s.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+                if (pthread_sigmask(SIG_BLOCK, &mask, &s.saved_mask) != 0)
+                        return cli_fail(cli, "cannot set up signal handling: %m");
+                s.blocked_signals = true;
+                s.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+                if (s.signal_fd < 0)
                         return cli_fail(cli, "cannot set up signal handling: %m");
         }
 
@@ -209,17 +219,6 @@ int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *request, bool i
         if (r < 0)
                 return cli_fail(cli, "cannot start the call: %s", strerror(-r));
 
-        if (interactive) {
-                if (req.tty) {
-                        r = session_make_raw(&s);
-                        if (r < 0)
-                                return cli_fail(cli, "cannot put the terminal in raw mode: %s", strerror(-r));
-                }
-                r = session_start_input(&s);
-                if (r < 0)
-                        return cli_fail(cli, "cannot start reading the input: %s", strerror(-r));
-        }
-
         for (;;) {
                 _cleanup_reply_ ProtobufCMessage *m = NULL;
                 const Quilt__ExecOutput *o;
@@ -228,6 +227,24 @@ int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *request, bool i
                 if (r <= 0)
                         break;
                 o = (const Quilt__ExecOutput *) m;
+
+                /* Input only once the command runs: a quiltd without the RPC answers before
+                 * that, and the fallback needs stdin untouched. */
+                if (interactive && o->kind == QUILT__EXEC_OUTPUT__KIND__STARTED && !s.input_running) {
+                        if (req.tty) {
+                                r = session_make_raw(&s);
+                                if (r < 0) {
+                                        quilt_client_stream_cancel(s.stream);
+                                        return cli_fail(cli, "cannot put the terminal in raw mode: %s", strerror(-r));
+                                }
+                        }
+                        r = session_start_input(&s);
+                        if (r < 0) {
+                                quilt_client_stream_cancel(s.stream);
+                                return cli_fail(cli, "cannot start reading the input: %s", strerror(-r));
+                        }
+                }
+
                 switch (o->kind) {
                 case QUILT__EXEC_OUTPUT__KIND__STDOUT:
                 case QUILT__EXEC_OUTPUT__KIND__STDERR:
