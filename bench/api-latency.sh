@@ -17,7 +17,8 @@ HTTPSocket=$D/http.sock
 StateDirectory=$D/state
 RuntimeDirectory=$D
 CONF
-"$BUILD/src/daemon/quiltd" --config="$D/quiltd.conf" 2> "$D/quiltd.log" &
+# quiltd refuses to start without its container monitor: the one from the build tree.
+QUILT_MONITOR="$BUILD/src/monitor/quilt-monitor" "$BUILD/src/daemon/quiltd" --config="$D/quiltd.conf" 2> "$D/quiltd.log" &
 PID=$!
 for _ in $(seq 200); do [ -S "$D/http.sock" ] && break; sleep 0.02; done
 echo "quiltd $("$BUILD/src/daemon/quiltd" --version | cut -d' ' -f2), $(nproc) CPUs, N=$N per transport"

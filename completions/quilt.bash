@@ -7,7 +7,7 @@
 __quilt_global_opts='-H --host -s --server-addr --token --json --timeout -h --help --version'
 __quilt_global_args='-H --host -s --server-addr --token --timeout'
 __quilt_verbs='create run start stop kill wait rm remove status inspect ps list logs exec shell cp
-        volume network icc image monitor cleanup health info metrics events help'
+        volume network icc image monitor cleanup health info metrics events system help'
 
 # Per command: "options|options that take an argument|what the positional arguments are".
 # Positional kinds: containers (any number), container (one), container-then-command,
@@ -26,16 +26,16 @@ declare -A __quilt_spec=(
         [logs]='-f --follow --tail --since -t --timestamps -n --by-name --json -h --help|--tail --since|container'
         [exec]='-c --command -e --env -w --workdir --working-directory -u --user -i --interactive -t --tty --timeout -d --detach --capture-output -n --by-name --json -h --help|-c --command -e --env -w --workdir --working-directory -u --user --timeout|container-then-command'
         [shell]='-e --env -w --workdir -u --user -n --by-name -h --help|-e --env -w --workdir -u --user|container'
-        [cp]='-h --help||files'
+        [cp]='-a --archive -L --follow-link -h --help||cp'
         [health]='--json -h --help||none'
         [info]='--json -h --help||none'
         [metrics]='-n --by-name --no-system --since --until --json -h --help|--since --until|container'
-        [events]='-c --container -t --type --json -h --help|-c --container -t --type|none'
+        [events]='-c --container -t --type -f --filter --since --until-now --no-follow --json -h --help|-c --container -t --type -f --filter --since|none'
         ['volume create']='-d --driver -l --label --labels -o --opt --json -h --help|-d --driver -l --label --labels -o --opt|none'
         ['volume ls']='-f --filter -q --quiet --json -h --help|-f --filter|none'
         ['volume inspect']='--json -h --help||volumes'
         ['volume rm']='-f --force -h --help||volumes'
-        ['volume prune']='-f --force -h --help||none'
+        ['volume prune']='-f --force --filter --json -h --help|--filter|none'
         ['network ls']='--json -h --help||none'
         ['network inspect']='-n --by-name --json -h --help||container'
         ['network topology']='--format --json -h --help|--format|none'
@@ -52,6 +52,7 @@ declare -A __quilt_spec=(
         ['cleanup task']='--json -h --help||none'
         ['cleanup force']='-n --by-name --json -h --help||container'
         ['cleanup network']='--json -h --help||none'
+        ['system prune']='--network --json -h --help||none'
 )
 declare -A __quilt_groups=(
         [volume]='create ls list inspect rm remove prune'
@@ -60,6 +61,7 @@ declare -A __quilt_groups=(
         [image]='ls list import rm remove'
         [monitor]='ls list status processes'
         [cleanup]='status tasks task force network'
+        [system]='prune'
 )
 declare -A __quilt_aliases=(
         [remove]=rm [list]=ps
@@ -171,6 +173,9 @@ _quilt() {
         volumes) COMPREPLY=($(compgen -W "$(quilt "${host[@]}" volume ls -q 2>/dev/null)" -- "$cur")) ;;
         images) COMPREPLY=($(compgen -W "$(quilt "${host[@]}" image ls -q 2>/dev/null)" -- "$cur")) ;;
         files) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        cp)     # local paths, or CONTAINER: for a path inside a container
+                COMPREPLY=($(compgen -f -- "$cur")
+                           $(compgen -W "$(quilt "${host[@]}" ps --all --names 2>/dev/null | sed 's/$/:/')" -- "$cur")) ;;
         command) (( npos == 0 )) && COMPREPLY=($(compgen -c -- "$cur")) ;;
         esac
         return 0

@@ -53,6 +53,7 @@ def tap_is(got, expected, name):
 
 
 ID = "0123456789abcdef0123456789abcdef"
+CHUNK = 4 * 1024 * 1024 - 64 * 1024  # QUILT_FILE_CHUNK_MAX
 
 
 class Service:
@@ -66,6 +67,11 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.volumes = []
+        self.files = {}  # path -> FileInfo-ish dict for the fake container file system
+        self.written = {}  # path -> bytes written through WriteFile
+        self.events = []
+        self.events_error = None  # (code, details) after the events
         self.exec_reply = None
         self.exec_outputs = None  # ExecContainerStream's messages; None: not implemented
         self.allocations = []
@@ -86,8 +92,8 @@ class Service:
             return pb.CreateContainerResponse(container_id=ID, success=True)
         if method == "WaitContainer":
             # Answers once the event is set, or after the client's deadline like a real
-            # waiter would (then the client retries).
-            if not self.wait_event.wait(timeout=max(context.time_remaining() or 5, 0)):
+            # waiter would. quilt run waits without a deadline: at most 10 s here.
+            if not self.wait_event.wait(timeout=max(min(context.time_remaining() or 10, 10), 0)):
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
             return self.wait_reply
         if method == "GetContainerLogs":
@@ -117,30 +123,88 @@ class Service:
                 container_id=ci.container_id, status=ci.status, exit_code=ci.exit_code, exit_signal=ci.exit_signal,
                 oom_killed=ci.oom_killed, name=ci.name, created_at=ci.created_at, ip_address=ci.ip_address,
                 container=ci)
+        if method == "CreateVolume":
+            return pb.CreateVolumeResponse(success=True, volume=pb.Volume(name=request.name, driver="local"))
+        if method == "ListVolumes":
+            return pb.ListVolumesResponse(volumes=self.volumes)
+        if method == "InspectVolume":
+            for v in self.volumes:
+                if v.name == request.name:
+                    return pb.InspectVolumeResponse(found=True, volume=v)
+            return pb.InspectVolumeResponse(found=False, error_message=f"Volume '{request.name}' not found")
+        if method == "RemoveVolume":
+            if request.name == "busy" and not request.force:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Volume 'busy' is in use by 1 container(s): a")
+            return pb.RemoveVolumeResponse(success=True)
+        if method == "PruneVolumes":
+            return pb.PruneVolumesResponse(volumes_deleted=["old1", "old2"])
+        if method == "ListFiles":
+            f = self.files.get(request.path.rstrip("/") or "/")
+            if f is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"{request.path}: No such file or directory")
+            entries = [] if f["type"] != pb.FILE_TYPE_DIRECTORY else [
+                pb.FileInfo(path=p.rsplit("/", 1)[1], type=e["type"], mode=e["mode"], size=len(e.get("data", b"")),
+                            link_target=e.get("link", ""))
+                for p, e in sorted(self.files.items())
+                if p != request.path and p.rsplit("/", 1)[0] == request.path.rstrip("/")]
+            return pb.ListFilesResponse(info=pb.FileInfo(path=request.path, type=f["type"], mode=f["mode"]),
+                                        entries=entries[request.skip:])
+        if method == "ReadFile":
+            f = self.files[request.path]
+            data = f["data"][request.offset:request.offset + 3]  # tiny chunks: the client must loop
+            return pb.ReadFileResponse(data=data, offset=request.offset, eof=request.offset + len(data) >= len(f["data"]),
+                                       info=pb.FileInfo(path=request.path, type=f["type"], mode=f["mode"]))
+        if method == "WriteFile":
+            self.written.setdefault(request.path, []).append(request)
+            return pb.WriteFileResponse(written=len(request.data))
         if method == "ExecContainer" and self.exec_reply is not None:
             return self.exec_reply
         if method == "ListNetworkAllocations":
             return pb.ListNetworkAllocationsResponse(allocations=self.allocations)
+        if method == "ComprehensiveNetworkCleanup":
+            return pb.ComprehensiveNetworkCleanupResponse(
+                success=True, cleaned_resources=["bridge quilt0", "nftables table ip quilt"])
+        if method == "GetContainerNetwork":
+            # A scripted container answers with its own address (none: no network config);
+            # any other name gets a fixed, fully filled network (for network inspect).
+            match = [c for c in self.containers if request.container_id in (c.container_id, c.name)]
+            if match:
+                ip = match[0].ip_address
+                return pb.GetContainerNetworkResponse(success=True, network_config=pb.ContainerNetworkConfig(
+                    ip_address=ip, bridge_interface="quilt0" if ip else "", setup_completed=bool(ip)))
+            return pb.GetContainerNetworkResponse(success=True, network_config=pb.ContainerNetworkConfig(
+                ip_address="10.42.0.7", bridge_interface="quilt0", veth_host="vq0123456789ab", veth_container="eth0",
+                setup_completed=True, status="active"))
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
+
+    def stream(self, method, request, context):
+        self.record(method, request)
+        if method == "ExecContainerStream" and self.exec_outputs is not None:
+            yield from self.exec_outputs
+            return
+        if method != "StreamEvents":
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
+        yield from self.events
+        if self.events_error:
+            context.abort(*self.events_error)
 
 
 def serve(pb, svc, sock):
     methods = pb.DESCRIPTOR.services_by_name["QuiltService"].methods
     handlers = {}
-
-    def exec_stream(request, context):
-        svc.record("ExecContainerStream", request)
-        if svc.exec_outputs is None:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "ExecContainerStream is not scripted")
-        yield from svc.exec_outputs
-
-    handlers["ExecContainerStream"] = grpc.unary_stream_rpc_method_handler(
-        exec_stream, request_deserializer=pb.ExecContainerRequest.FromString,
-        response_serializer=lambda r: r.SerializeToString())
     for m in methods:
-        if m.server_streaming or m.client_streaming:
-            continue
         req_cls = symbol_database.Default().GetSymbol(m.input_type.full_name)
+        if m.server_streaming:
+            if m.client_streaming:
+                continue
+
+            def make_stream(name):
+                return lambda request, context: svc.stream(name, request, context)
+
+            handlers[m.name] = grpc.unary_stream_rpc_method_handler(
+                make_stream(m.name), request_deserializer=req_cls.FromString,
+                response_serializer=lambda r: r.SerializeToString())
+            continue
 
         def make(name):
             return lambda request, context: svc.handler(name, request, context)
@@ -183,6 +247,8 @@ def main():
             svc.wait_reply = None
             svc.logs = []
             svc.kill_releases_wait = False
+            svc.events = []
+            svc.events_error = None
 
         # --- create ---------------------------------------------------------------
         os.mkdir(os.path.join(tmp, "rootfs"))
@@ -195,6 +261,7 @@ def main():
         tap_is((req.pids_limit, req.auto_remove, dict(req.labels), req.user),
                (64, True, {"task": "42", "tier": ""}, "nobody:nogroup"), "create sends pids_limit, auto_remove, labels, user")
         tap_is(list(req.host_namespaces), ["pid", "network"], "create sends host_namespaces")
+        tap_is(req.network, "host", "create --network host sends network host")
         tap_is((req.memory_limit_mb, req.cpu_limit_percent, req.name, req.working_directory, dict(req.environment)),
                (1024, 25.0, "web", "/srv", {"A": "1"}), "create sends limits, name, workdir, env")
         tap_is(req.image_path, os.path.realpath(os.path.join(tmp, "rootfs")), "create makes a relative image path absolute")
@@ -202,12 +269,17 @@ def main():
 
         r = cli("create", "--json", "--async-mode")
         tap(r.returncode == 0 and json.loads(r.stdout)["container_id"] == ID, "create --json prints the reply", r)
+        tap_is(svc.requests("CreateContainer")[-1].network, "quilt", "create sends network quilt by default")
+        cli("create", "--no-network", "--", "true")
+        tap_is(svc.requests("CreateContainer")[-1].network, "none", "create --no-network sends network none")
+        cli("create", "--network", "none", "--", "true")
+        tap_is(svc.requests("CreateContainer")[-1].network, "none", "create --network none sends network none")
 
         # --- run ------------------------------------------------------------------
         reset()
         svc.logs = ["hi", "there\n"]
         svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_code=3)
-        threading.Timer(1.2, svc.wait_event.set).start()  # longer than one wait slice
+        threading.Timer(1.2, svc.wait_event.set).start()  # a wait that takes a while
         r = cli("run", "--rm", "--name", "job", "--", "sh", "-c", "exit 3")
         tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", ""), "run prints the output, exits with the status")
         tap_is(svc.requests("CreateContainer")[-1].auto_remove, False,
@@ -215,7 +287,7 @@ def main():
         ms = svc.methods()
         tap(ms[0] == "CreateContainer" and ms[-2:] == ["GetContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
             "run: create, wait, logs, then remove", ms)
-        tap(ms.count("WaitContainer") >= 2, "run waits in slices", ms)
+        tap_is(ms.count("WaitContainer"), 1, "run waits in one call, not in slices")
 
         reset()
         svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_signal=9, oom_killed=True)
@@ -282,7 +354,7 @@ def main():
         now = int(time.time())
         svc.containers = [
             pb.ContainerInfo(container_id=ID, name="web", status=pb.RUNNING, image="minimal",
-                             command=["sh", "-c", "echo 'a b'"], created_at=now - 120),
+                             command=["sh", "-c", "echo 'a b'"], created_at=now - 120, ip_address="10.42.0.7"),
             pb.ContainerInfo(container_id="f" * 32, name="hungry", status=pb.EXITED, exit_signal=9, oom_killed=True,
                              image="minimal", command=["tail", "/dev/zero"], created_at=now - 7200),
             pb.ContainerInfo(container_id="e" * 32, name="bad", status=pb.FAILED, error_message="no such file",
@@ -291,8 +363,10 @@ def main():
         reset()
         r = cli("ps")
         lines = r.stdout.splitlines()
-        tap(r.returncode == 0 and lines[0].split() == ["ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED"],
+        tap(r.returncode == 0 and lines[0].split() == ["ID", "NAME", "IMAGE", "COMMAND", "STATUS", "IP", "CREATED"],
             "ps prints the columns", r.stdout)
+        tap(" 10.42.0.7 " in lines[1] and lines[2].split()[-4] == "-", "ps shows the address, '-' without one",
+            r.stdout)
         tap("0123456789ab  web" in lines[1] and "sh -c 'echo '\\''a b'\\'''" in lines[1] and "running" in lines[1]
             and "2 minutes ago" in lines[1], "ps row: short id, quoted command, state, age", lines[1])
         tap("exited (signal 9, oom)" in lines[2], "ps shows a signal and the OOM kill", lines[2])
@@ -322,6 +396,134 @@ def main():
         tap(j.get("name") == "hungry" and j.get("oom_killed") is True and j.get("command") == ["tail", "/dev/zero"],
             "inspect prints the ContainerInfo as JSON", r)
 
+        # --- mounts on create ------------------------------------------------------
+        reset()
+        r = cli("create", "--async-mode", "-v", "/srv/data:/data:ro", "-v", "cache/sub:/c",
+                "--mount", "type=tmpfs,target=/t,size=10m,mode=700,exec", "--mount", "type=volume,src=v,dst=/v")
+        req = svc.requests("CreateContainer")[-1]
+        got = [(m.type, m.source, m.target, m.readonly, dict(m.options)) for m in req.mounts]
+        tap_is(got, [(pb.BIND, "/srv/data", "/data", True, {}), (pb.VOLUME, "cache/sub", "/c", False, {}),
+                     (pb.TMPFS, "", "/t", False, {"size": "10m", "mode": "700", "exec": "true"}),
+                     (pb.VOLUME, "v", "/v", False, {})],
+               "create sends -v and --mount as mounts (bind, volume with a path, tmpfs options)")
+        for bad, why in [("a:b:c:d", "format"), ("../x:/x", "Path traversal detected"), ("/a:rel", "must be absolute"),
+                         ("/a:/b:rox", "format")]:
+            r = cli("create", "-v", bad, "--", "true")
+            tap(r.returncode == 2 and why in r.stderr, f"-v {bad} is a usage error mentioning '{why}'", r.stderr)
+        r = cli("create", "--mount", "type=tmpfs,target=/t,size=20g", "--", "true")
+        tap(r.returncode == 2 and "between 1m and 10g" in r.stderr, "--mount tmpfs size is bounded", r.stderr)
+        tap(not svc.requests("CreateContainer")[1:], "no request is sent for a bad mount")
+
+        # --- volume ---------------------------------------------------------------
+        reset()
+        r = cli("volume", "create", "--label", "team=ml", "-o", "mode=0700", "data")
+        req = svc.requests("CreateVolume")[-1]
+        tap_is((r.returncode, r.stdout, req.name, dict(req.labels), dict(req.options)),
+               (0, "data\n", "data", {"team": "ml"}, {"mode": "0700"}), "volume create sends name, labels, options")
+        r = cli("volume", "create", ".hidden")
+        tap(r.returncode == 2 and "invalid volume name" in r.stderr, "volume create checks the name", r.stderr)
+        svc.volumes = [pb.Volume(name="data", driver="local", mount_point="/var/lib/quilt/volumes/data/_data",
+                                 containers=["a", "b"], labels={"team": "ml"}, created_at=int(time.time()) - 60)]
+        r = cli("volume", "ls", "--filter", "label=team=ml", "-f", "label=tier")
+        req = svc.requests("ListVolumes")[-1]
+        tap_is(dict(req.filters), {"team": "ml", "tier": ""}, "volume ls sends label filters (a bare key: any value)")
+        tap(r.returncode == 0 and r.stdout.splitlines()[0].split()[:3] == ["NAME", "DRIVER", "CONTAINERS"]
+            and "data  local   2" in r.stdout, "volume ls shows how many containers use each", r.stdout)
+        r = cli("volume", "list", "-q")
+        tap_is(r.stdout, "data\n", "volume list is ls")
+        r = cli("volume", "inspect", "data")
+        tap(r.returncode == 0 and "Containers:\n  a\n  b\n" in r.stdout, "volume inspect lists its containers", r.stdout)
+        r = cli("volume", "inspect", "nope")
+        tap(r.returncode == 1 and "Volume 'nope' not found" in r.stderr, "volume inspect of an unknown volume fails", r.stderr)
+        r = cli("volume", "rm", "busy")
+        tap(r.returncode == 1 and "in use" in r.stderr, "volume rm of a volume in use fails with quiltd's message", r.stderr)
+        r = cli("volume", "remove", "-f", "busy", "free")
+        tap_is((r.returncode, r.stdout), (0, "busy\nfree\n"), "volume remove -f sends force for each")
+        tap(all(x.force for x in svc.requests("RemoveVolume")[-2:]), "... with force set")
+        r = cli("volume", "prune", "--filter", "label=tmp")
+        tap_is((r.returncode, r.stdout, dict(svc.requests("PruneVolumes")[-1].filters)), (0, "old1\nold2\n", {"tmp": ""}),
+               "volume prune prints what quiltd removed")
+
+        # --- cp -------------------------------------------------------------------
+        reset()
+        svc.files = {
+            "/d": {"type": pb.FILE_TYPE_DIRECTORY, "mode": 0o750},
+            "/d/f": {"type": pb.FILE_TYPE_REGULAR, "mode": 0o640, "data": b"0123456789"},
+            "/d/l": {"type": pb.FILE_TYPE_SYMLINK, "mode": 0o777, "link": "/etc/shadow"},
+            "/d/..": {"type": pb.FILE_TYPE_REGULAR, "mode": 0o644, "data": b"evil"},
+        }
+        out = os.path.join(tmp, "out")
+        r = cli("cp", "box:/d", out)
+        tap(r.returncode == 1 and "unexpected name '..'" in r.stderr, "cp refuses a '..' entry from quiltd", r.stderr)
+        del svc.files["/d/.."]
+        shutil.rmtree(out, ignore_errors=True)
+        r = cli("cp", "box:/d", out)
+        tap(r.returncode == 0 and open(os.path.join(out, "f"), "rb").read() == b"0123456789",
+            "cp out reads a file chunk by chunk", r.stderr)
+        tap_is((oct(os.stat(out).st_mode & 0o7777), oct(os.stat(os.path.join(out, "f")).st_mode & 0o7777)),
+               (oct(0o750), oct(0o640)), "cp out keeps modes")
+        tap_is(os.readlink(os.path.join(out, "l")), "/etc/shadow", "cp out copies a link as a link")
+        reads = svc.requests("ReadFile")
+        tap_is([x.offset for x in reads], [0, 3, 6, 9], "cp out asks for each chunk at its offset")
+
+        src = os.path.join(tmp, "src")
+        os.mkdir(src)
+        with open(os.path.join(src, "big"), "wb") as f:
+            f.write(b"x" * (CHUNK + 5))
+        os.chmod(os.path.join(src, "big"), 0o604)
+        os.symlink("big", os.path.join(src, "ln"))
+        svc.files = {"/tmp": {"type": pb.FILE_TYPE_DIRECTORY, "mode": 0o1777}}
+        r = cli("cp", src, "box:/tmp")
+        w = svc.written
+        tap(r.returncode == 0 and w["/tmp/src"][0].type == pb.FILE_TYPE_DIRECTORY, "cp in creates the directory", r.stderr)
+        big = w.get("/tmp/src/big", [])
+        tap_is([(x.offset, len(x.data)) for x in big], [(0, CHUNK), (CHUNK, 5)],
+               "cp in writes a file in chunks with offsets (each fits gRPC's default 4 MiB)")
+        tap_is((big[0].WhichOneof("mode_present"), big[0].mode, big[1].WhichOneof("mode_present")), ("mode", 0o604, None),
+               "cp in sends the mode with the first chunk")
+        ln = w.get("/tmp/src/ln", [None])[0]
+        tap(ln is not None and ln.type == pb.FILE_TYPE_SYMLINK and ln.link_target == "big", "cp in sends a link as a link")
+        r = cli("cp", "a", "b")
+        tap(r.returncode == 2 and "exactly one" in r.stderr, "cp needs exactly one CONTAINER:PATH", r.stderr)
+        # --- events ------------------------------------------------------------------
+        reset()
+        t = 1_750_000_000_123_456
+        svc.events = [
+            pb.ContainerEvent(event_type="died", container_id=ID, container_name="web", cursor=7, time_usec=t,
+                              timestamp=t // 1000, attributes={"exit_code": "3", "error": "it broke"}),
+            pb.ContainerEvent(event_type="removed", container_id=ID, container_name="web", cursor=8, time_usec=t),
+        ]
+        r = cli("events", "--since", "5", "-f", "type=died", "--filter", "container=web", "-t", "removed", "-c", "db",
+                "--until-now")
+        req = svc.requests("StreamEvents")[-1]
+        tap_is((req.WhichOneof("since_present"), req.since, list(req.event_types), list(req.container_ids),
+                req.until_now), ("since", 5, ["died", "removed"], ["web", "db"], True),
+               "events sends since, the filters and until_now")
+        lines = r.stdout.splitlines()
+        tap(r.returncode == 0 and len(lines) == 2 and lines[0].startswith("7 20")
+            and lines[0].endswith(f" died web {ID} error=\"it broke\" exit_code=3")
+            and lines[1].startswith("8 ") and lines[1].endswith(f" removed web {ID}"),
+            "events prints one line per event: cursor, time, type, name, id, attributes", r)
+
+        r = cli("events", "--no-follow")
+        req = svc.requests("StreamEvents")[-1]
+        tap_is((req.WhichOneof("since_present"), req.until_now, r.returncode), (None, True, 0),
+               "events without --since asks for new events only; --no-follow is --until-now")
+
+        r = cli("events", "--json")
+        j = [json.loads(x) for x in r.stdout.splitlines()] if r.returncode == 0 else []
+        tap(len(j) == 2 and j[0]["cursor"] in (7, "7") and j[0]["attributes"]["exit_code"] == "3",
+            "events --json prints one JSON object per line", r)
+
+        svc.events_error = (grpc.StatusCode.OUT_OF_RANGE, "too far behind")
+        r = cli("events", "--since", "1")
+        tap_is((r.returncode, len(r.stdout.splitlines()), r.stderr), (1, 2, "quilt: events: too far behind (OUT_OF_RANGE)\n"),
+               "events prints what came, then the stream's error, and exits 1")
+
+        n_calls = len(svc.requests("StreamEvents"))
+        bad = [cli("events", "-f", "colour=red"), cli("events", "--since", "soon"), cli("events", "-f", "type=")]
+        tap_is([x.returncode for x in bad], [2, 2, 2], "events refuses bad filters and cursors as usage errors")
+        tap_is(len(svc.requests("StreamEvents")), n_calls, "... without calling quiltd")
         # --- icc ping, icc exec, network topology ------------------------------------
         ida, idb, idc = "a" * 8 + "-0000-4000-8000-" + "a" * 12, "b" * 8 + "-0000-4000-8000-" + "b" * 12, "c" * 32
         svc.containers = [
@@ -474,6 +676,20 @@ def main():
             "network topology --format dot: a Graphviz graph", r.stdout)
         r = cli("network", "topology", "--format", "svg")
         tap(r.returncode == 2 and "invalid --format 'svg'" in r.stderr, "network topology: an unknown format is refused", r)
+        # --- network ----------------------------------------------------------------
+        reset()
+        r = cli("system", "prune", "--network")
+        tap(r.returncode == 0 and "ComprehensiveNetworkCleanup" in svc.methods()
+            and r.stdout == "Removed bridge quilt0\nRemoved nftables table ip quilt\n",
+            "system prune --network calls ComprehensiveNetworkCleanup and says what it removed", r)
+        reset()
+        r = cli("system", "prune")
+        tap(r.returncode == 2 and not svc.calls and "--network" in r.stderr,
+            "system prune without --network is a usage error and calls nothing", r)
+        r = cli("network", "inspect", "web")
+        req = svc.requests("GetContainerNetwork")[-1] if svc.requests("GetContainerNetwork") else None
+        tap(r.returncode == 0 and req is not None and req.container_id == "web" and "10.42.0.7" in r.stdout
+            and "vq0123456789ab" in r.stdout, "network inspect sends the container and prints its network", r)
 
         server.stop(None)
     finally:

@@ -77,6 +77,8 @@ is "quiltd picked the systemd backend" \
 BEFORE=$(traces)
 
 # ---- a scope per container, with its limits -------------------------------------------
+# The host's network before quiltd sets up the container network (in the harness).
+HOST_NET_BEFORE=$(ip -o link show | awk -F': ' '{ print $2 }' | sort; nft list tables 2>/dev/null | sort)
 check "create a container" inside quilt create --name web --memory 64 --cpu 25 --pids 99 -- sleep 300
 ID=$(field web .container_id)
 is "quilt-<id>.scope is active" "$(scope_prop "$ID" ActiveState)" active
@@ -95,6 +97,16 @@ if inside test -x /lib/systemd/systemd-machined; then
         check "machinectl list shows it" inside sh -c 'machinectl list --no-legend | grep -qw web'
         is "machined knows its leader" "$(inside machinectl show -p Leader --value web)" "$PID"
 fi
+
+# ---- the container network lives in the harness' network namespace only -----------------
+# (the harness has a private one; this test itself runs in the host's)
+WEB_IP=$(field web .ip_address)
+check "the container has an address on the bridge ($WEB_IP)" grep -Eq '^10\.42\.' <<< "$WEB_IP"
+is "... on its eth0" "$(inside nsenter -t "$PID" -n ip -4 -o addr show dev eth0 | awk '{ print $4 }')" "$WEB_IP/16"
+check "quilt0 exists inside the harness" inside ip link show quilt0
+check "a second container reaches it by name" inside quilt run --rm -- ping -c 1 -W 2 web
+is "the host's network namespace is untouched (links, nft tables)" \
+        "$(ip -o link show | awk -F': ' '{ print $2 }' | sort; nft list tables 2>/dev/null | sort)" "$HOST_NET_BEFORE"
 
 # ---- exec: in the scope, in a cgroup of its own ----------------------------------------
 is "exec runs in the container" "$(inside quilt exec web sh -c 'echo $(hostname) $(cat /proc/1/comm)')" "web init"
@@ -139,6 +151,7 @@ is "its scope is gone with it" "$(scope_prop "$ID" ActiveState)" inactive
 # ---- nothing left behind -------------------------------------------------------------
 check "remove them all" inside sh -c 'for c in $(quilt ps -a -q); do quilt rm -f "$c" || exit 1; done'
 is "no scope, cgroup, mount or directory is left" "$(traces)" "$BEFORE"
+is "no veth is left on quilt0" "$(inside bridge link show | grep -c 'master quilt0')" 0
 
 echo "1..$N"
 [ "$FAILED" = 0 ]

@@ -135,14 +135,21 @@ def main():
                 assert all(r.status for r in results), "an answer without status"
             check("64 concurrent GetHealth calls all answered", concurrent_calls)
 
-            def stream_unimplemented():
-                # Server streaming: the status must arrive with no message before it.
-                def call():
-                    for _ in stub.StreamEvents(pb.StreamEventsRequest(), timeout=timeout, metadata=md):
-                        raise AssertionError("StreamEvents sent a message")
-                details = expect_code(call, grpc.StatusCode.UNIMPLEMENTED)
-                assert "StreamEvents" in details, f"details {details!r} do not name the RPC"
-            check("StreamEvents (server streaming, no handler yet) is UNIMPLEMENTED", stream_unimplemented)
+            def stream_events():
+                # Server streaming through grpcio: a replay that ends with OK, a follower
+                # that runs into its deadline, and an error before any message.
+                events = list(stub.StreamEvents(pb.StreamEventsRequest(since=0, until_now=True),
+                                                timeout=timeout, metadata=md))
+                cursors = [e.cursor for e in events]
+                assert cursors == sorted(cursors), f"cursors out of order: {cursors}"
+                expect_code(lambda: list(stub.StreamEvents(pb.StreamEventsRequest(), timeout=0.3, metadata=md)),
+                            grpc.StatusCode.DEADLINE_EXCEEDED)
+                details = expect_code(
+                    lambda: list(stub.StreamEvents(pb.StreamEventsRequest(event_types=["bogus"]),
+                                                   timeout=timeout, metadata=md)),
+                    grpc.StatusCode.INVALID_ARGUMENT)
+                assert "bogus" in details, f"details {details!r} do not name the type"
+            check("StreamEvents streams: replay ends OK, follow runs to its deadline, errors arrive", stream_events)
 
             # Which RPCs have no handler yet changes as quiltd grows: use the first read-only
             # one that answers UNIMPLEMENTED.

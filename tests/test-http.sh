@@ -126,9 +126,17 @@ tap_check "405 lists the allowed methods" grep -qi '^Allow: GET' <<< "$headers"
 req GET /quilt.QuiltService/GetHealth
 tap_is "GET on an RPC route is 405" "$HTTP_STATUS" 405
 
-req POST /quilt.QuiltService/StreamEvents '{}'
-tap_is "a server-streaming RPC is 501" "$HTTP_STATUS" 501
-jq_is "501 is UNIMPLEMENTED" "$body" '.details.code' UNIMPLEMENTED
+# Server streaming is NDJSON: one object per message, the status as the last line.
+headers=$(curl -s -D - -o "$QT_DIR/stream.out" --unix-socket "$HTTP_SOCK" -X POST \
+        -H 'Content-Type: application/json' --data '{"since": 0, "until_now": true}' \
+        http://localhost/quilt.QuiltService/StreamEvents)
+tap_check "a server-streaming RPC answers 200" grep -q '^HTTP/1.1 200' <<< "$headers"
+tap_check "as application/x-ndjson" grep -qi '^Content-Type: application/x-ndjson' <<< "$headers"
+tap_check "chunked" grep -qi '^Transfer-Encoding: chunked' <<< "$headers"
+tap_is "the last line is the status" "$(tail -n 1 "$QT_DIR/stream.out")" '{"status":"OK"}'
+req GET '/events?type=bogus'
+tap_is "an error before the stream is an ordinary error" "$HTTP_STATUS" 400
+jq_is "with its code" "$body" '.details.code' INVALID_ARGUMENT
 
 # Which RPCs have no handler yet changes as quiltd grows: use the first that answers 501.
 unimplemented=

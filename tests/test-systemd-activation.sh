@@ -187,6 +187,24 @@ is "idle: the next HTTP call is answered" "$(http_health)" "200 true"
 activated_by "the first call after the idle exit"
 check "idle: a new quiltd process ($pid before)" test "$(unit_prop quilt.service MainPID)" != "$pid"
 
+# 8. ... but never while a stream is open: quilt events for 4 s keeps it up (IdleExitSec=1),
+# and once the client goes away (timeout kills it) quiltd exits on idle again.
+for _ in $(seq 100); do
+        [ "$(inside systemctl is-active quilt.service)" = inactive ] && break
+        sleep 0.1
+done
+inside sh -c 'timeout 4 quilt events > /dev/null 2>&1; true' &
+streamer=$!
+sleep 3
+is "idle: an open event stream keeps quiltd running" "$(inside systemctl is-active quilt.service)" active
+wait "$streamer"
+for _ in $(seq 100); do
+        [ "$(inside systemctl is-active quilt.service)" = inactive ] && break
+        sleep 0.1
+done
+is "idle: once the stream's client is gone, quiltd exits on idle" "$(inside systemctl is-active quilt.service)" inactive
+is "idle: cleanly" "$(unit_prop quilt.service Result)" success
+
 [ "$FAILED" = 0 ] || journal
 echo "1..$N"
 [ "$FAILED" = 0 ]

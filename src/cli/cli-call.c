@@ -99,11 +99,12 @@ static bool reply_unsuccessful(const ProtobufCMessage *reply, const char **ret_m
         return true;
 }
 
-int cli_connect(Cli *cli) {
+static int cli_connect(Cli *cli) {
         int r;
 
         if (cli->client)
                 return 0;
+
         r = quilt_client_new(cli->host, cli->token, &cli->client);
         if (r == -EINVAL)
                 return cli_usage(cli, "invalid daemon address '%s' (expected unix:PATH or tcp:HOST:PORT)", cli->host);
@@ -112,7 +113,7 @@ int cli_connect(Cli *cli) {
         return 0;
 }
 
-int cli_fail_status(Cli *cli, QuiltStatusCode code, const char *message) {
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
         const char *name = quilt_status_code_to_string(code);
 
         if (code == QUILT_STATUS_UNAVAILABLE) {
@@ -121,6 +122,7 @@ int cli_fail_status(Cli *cli, QuiltStatusCode code, const char *message) {
                 fputc('\n', stderr);
                 return CLI_EXIT_FAILURE;
         }
+
         fprintf(stderr, "quilt: %s: ", cli->verb);
         print_one_line(stderr, isempty(message) ? "request failed" : message);
         if (name)
@@ -128,6 +130,34 @@ int cli_fail_status(Cli *cli, QuiltStatusCode code, const char *message) {
         else
                 fprintf(stderr, " (status %d)\n", (int) code);
         return CLI_EXIT_FAILURE;
+}
+
+int cli_stream_open(Cli *cli, const char *method, const ProtobufCMessage *request, QuiltStream **ret) {
+        int r;
+
+        r = cli_connect(cli);
+        if (r != 0)
+                return r;
+        r = quilt_client_stream_open(cli->client, method, request, ret);
+        if (r < 0)
+                return cli_fail(cli, "calling %s: %s", method, strerror(-r));
+        return 0;
+}
+
+int cli_stream_recv(Cli *cli, QuiltStream *s, uint64_t timeout_usec, ProtobufCMessage **ret) {
+        QuiltStatusCode code;
+        const char *message;
+        int r;
+
+        r = quilt_client_stream_recv(s, NULL, timeout_usec, ret);
+        if (r >= 0 || r == -ETIMEDOUT)
+                return r;
+        if (r != -EREMOTEIO) {
+                (void) cli_fail(cli, "reading the stream: %s", strerror(-r));
+                return -CLI_EXIT_FAILURE;
+        }
+        quilt_client_stream_status(s, &code, &message);
+        return -cli_report_status(cli, code, message);
 }
 
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
@@ -151,7 +181,7 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
         if (code != QUILT_STATUS_OK && (flags & CLI_CALL_QUIET))
                 return CLI_EXIT_FAILURE;
         if (code != QUILT_STATUS_OK)
-                return cli_fail_status(cli, code, message);
+                return cli_report_status(cli, code, message);
         if (!reply)
                 return cli_fail(cli, "%s: empty reply from quiltd", method);
 

@@ -181,8 +181,9 @@ static int cleanup_force(Cli *cli, int argc, char *argv[]) {
 static const char cleanup_network_usage[] =
         "Usage: quilt cleanup network [--json]\n"
         "\n"
-        "Release the network resources of containers that are gone; prints what was\n"
-        "released.\n"
+        "Remove the container network's bridge, its nftables table and leftover veths, as\n"
+        "'quilt system prune --network' does; refused while a container uses them. Prints\n"
+        "what was removed.\n"
         "\n"
         "Options:\n"
         "      --json   print the reply as JSON\n"
@@ -216,7 +217,7 @@ static const CliVerb cleanup_verbs[] = {
         { "tasks", NULL, cleanup_tasks, "List cleanup tasks" },
         { "task", NULL, cleanup_task, "Show one cleanup task" },
         { "force", NULL, cleanup_force, "Run a container's cleanup now" },
-        { "network", NULL, cleanup_network, "Release network resources of removed containers" },
+        { "network", NULL, cleanup_network, "Remove the unused container network (bridge, rules)" },
 };
 
 static void cleanup_help(FILE *f) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* quilt start | stop | kill | rm | status | inspect | logs | shell | cp.
+/* quilt start | stop | kill | rm | status | inspect | logs | shell.
  * Containers are addressed by full id, unique id prefix or name; quiltd resolves all
  * three, so -n/--by-name only selects which request field carries the reference. */
 
@@ -512,7 +512,7 @@ int verb_logs(Cli *cli, int argc, char *argv[]) {
         return CLI_EXIT_SUCCESS;
 }
 
-/* ---- shell, cp --------------------------------------------------------------------- */
+/* ---- shell --------------------------------------------------------------------- */
 
 static const char shell_usage[] =
         "Usage: quilt shell [OPTIONS] CONTAINER [SHELL [ARG...]]\n"
@@ -616,32 +616,4 @@ int verb_shell(Cli *cli, int argc, char *argv[]) {
         if (r == CLI_EXEC_FALLBACK)
                 return cli_not_supported(cli, "");
         return r;
-}
-
-static const char cp_usage[] =
-        "Usage: quilt cp [OPTIONS] CONTAINER:SRC DEST\n"
-        "       quilt cp [OPTIONS] SRC CONTAINER:DEST\n"
-        "\n"
-        "Copy a file or directory out of or into a container.\n"
-        "\n"
-        "Options:\n"
-        "  -h, --help   show this help\n";
-
-/* "CONTAINER:PATH" has a colon before any slash; "./a:b" and "/x:y" are local paths. */
-static bool is_container_path(const char *s) {
-        const char *colon = strchr(s, ':');
-        return colon && colon != s && !memchr(s, '/', (size_t) (colon - s));
-}
-
-int verb_cp(Cli *cli, int argc, char *argv[]) {
-        int r;
-
-        r = cli_parse_simple(cli, argc, argv, cp_usage, false, 2, 2);
-        if (r == CLI_HELP_SHOWN)
-                return CLI_EXIT_SUCCESS;
-        if (r != 0)
-                return r;
-        if (is_container_path(argv[optind]) == is_container_path(argv[optind + 1]))
-                return cli_usage(cli, "exactly one of SRC and DEST must be CONTAINER:PATH");
-        return cli_not_supported(cli, "");
 }

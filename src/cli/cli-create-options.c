@@ -321,5 +321,7 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
         req->enable_uts_namespace = !share[SHARE_UTS];
         req->enable_ipc_namespace = !share[SHARE_IPC];
         req->enable_network_namespace = network == NETWORK_QUILT;
+        /* What quiltd goes by (host_namespaces says the same for "host"). */
+        req->network = (char *) (network == NETWORK_HOST ? "host" : network == NETWORK_NONE ? "none" : "quilt");
         return 0;
 }

@@ -23,10 +23,12 @@
         "      --ipc host             share the host's IPC namespace\n"                              \
         "      --cgroupns host        share the host's cgroup namespace\n"                           \
         "                             (\"private\", the default, is accepted by all four)\n"         \
-        "  -v, --volume SRC:DST[:ro]  mount a host path (absolute SRC) or a named volume\n"          \
-        "                             (repeatable)\n"                                                \
+        "  -v, --volume SRC:DST[:ro]  mount a host path (absolute SRC), or a named volume\n"         \
+        "                             (NAME, or NAME/PATH for a directory inside it; created\n"      \
+        "                             if missing) (repeatable)\n"                                    \
         "      --mount SPEC           type=bind|volume|tmpfs,source=…,target=…[,readonly]\n"     \
-        "                             [,size=64m][,mode=1777] (repeatable)\n"                        \
+        "                             [,size=64m][,mode=1777][,exec] (repeatable; tmpfs is\n"        \
+        "                             noexec unless exec, 1m to 10g, default 64m)\n"                 \
         "  -l, --label KEY=VALUE      set a label (repeatable)\n"                                    \
         "  -u, --user USER[:GROUP]    run COMMAND as this user: numeric ids, or names from the\n"    \
         "                             image's /etc/passwd and /etc/group (default: root)\n"          \

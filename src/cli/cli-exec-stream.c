@@ -207,17 +207,11 @@ int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *request, bool i
                         return cli_fail(cli, "cannot set up signal handling: %m");
         }
 
-        r = cli_connect(cli);
+        first.start = &req;
+        r = interactive ? cli_stream_open(cli, "ExecInteractive", &first.base, &s.stream)
+                        : cli_stream_open(cli, "ExecContainerStream", &req.base, &s.stream);
         if (r != 0)
                 return r;
-
-        if (interactive) {
-                first.start = &req;
-                r = quilt_client_stream_open(cli->client, "ExecInteractive", &first.base, &s.stream);
-        } else
-                r = quilt_client_stream_open(cli->client, "ExecContainerStream", &req.base, &s.stream);
-        if (r < 0)
-                return cli_fail(cli, "cannot start the call: %s", strerror(-r));
 
         for (;;) {
                 _cleanup_reply_ ProtobufCMessage *m = NULL;
@@ -278,7 +272,7 @@ int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *request, bool i
                 /* A quiltd that predates the RPC: the caller falls back to the unary call. */
                 if (code == QUILT_STATUS_UNIMPLEMENTED && !got_output)
                         return CLI_EXEC_FALLBACK;
-                return cli_fail_status(cli, code, message);
+                return cli_report_status(cli, code, message);
         }
         if (r < 0)
                 return cli_fail(cli, "the call failed: %s", strerror(-r));

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "mount-util.h"
 #include "signal-util.h"
 
 int parse_int32(const char *s, int32_t min, int32_t max, int32_t *ret) {
@@ -89,83 +90,47 @@ int parse_assignment(const char *s, size_t *ret_key_len, const char **ret_value)
         return 0;
 }
 
-static bool is_volume_name(const char *s, size_t n) {
-        if (n == 0 || n > 64)
-                return false;
-        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", s[i]))
-                        return false;
-        return true;
-}
-
-int parse_volume_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **ret_error) {
-        const char *c1, *c2, *opts = NULL;
-        size_t src_len, dst_len;
-
-        c1 = strchr(spec, ':');
-        if (!c1) {
-                *ret_error = "expected SOURCE:TARGET[:ro|rw]";
+/* The classification the daemon applies too (mount-util.h); the CLI refuses what can only
+ * fail there, with the same messages. */
+static int classify_source(const char *source, Quilt__MountType *ret, const char **ret_error) {
+        if (path_has_dotdot(source)) {
+                *ret_error = MOUNT_MSG_PATH_TRAVERSAL;
                 return -EINVAL;
         }
-        c2 = strchr(c1 + 1, ':');
-        if (c2) {
-                opts = c2 + 1;
-                if (strchr(opts, ':')) {
-                        *ret_error = "expected SOURCE:TARGET[:ro|rw]";
-                        return -EINVAL;
-                }
-        }
-        src_len = (size_t) (c1 - spec);
-        dst_len = c2 ? (size_t) (c2 - c1 - 1) : strlen(c1 + 1);
-
-        if (src_len == 0 || dst_len == 0) {
-                *ret_error = "source and target must not be empty";
-                return -EINVAL;
-        }
-        if (c1[1] != '/') {
-                *ret_error = "target must be an absolute path";
-                return -EINVAL;
-        }
-
-        if (spec[0] == '/')
-                m->type = QUILT__MOUNT_TYPE__BIND;
-        else if (is_volume_name(spec, src_len))
-                m->type = QUILT__MOUNT_TYPE__VOLUME;
+        if (source[0] == '/')
+                *ret = QUILT__MOUNT_TYPE__BIND;
+        else if (mount_source_is_volume(source, NULL))
+                *ret = QUILT__MOUNT_TYPE__VOLUME;
         else {
-                *ret_error = "source must be an absolute host path or a volume name ([A-Za-z0-9_.-], at most 64)";
+                *ret_error = "source must be an absolute host path or a volume name ([A-Za-z0-9_.-], at most 64, "
+                             "not starting with . or -, optionally followed by /PATH inside the volume)";
                 return -EINVAL;
         }
-
-        m->readonly = false;
-        if (opts) {
-                if (streq(opts, "ro"))
-                        m->readonly = true;
-                else if (!streq(opts, "rw")) {
-                        *ret_error = "unknown option (expected ro or rw)";
-                        return -EINVAL;
-                }
-        }
-
-        m->source = arena_strndup(a, spec, src_len);
-        m->target = arena_strndup(a, c1 + 1, dst_len);
-        if (!m->source || !m->target)
-                return -ENOMEM;
         return 0;
 }
 
-static bool is_size(const char *s) {
-        size_t n = strspn(s, "0123456789");
+int parse_volume_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **ret_error) {
+        _cleanup_free_ char *source = NULL, *target = NULL;
+        bool readonly;
+        int r;
 
-        if (n == 0)
-                return false;
-        return s[n] == '\0' || (strchr("kKmMgG", s[n]) && s[n + 1] == '\0');
-}
+        r = volume_spec_parse(spec, &source, &target, &readonly, ret_error);
+        if (r < 0)
+                return r;
+        r = classify_source(source, &m->type, ret_error);
+        if (r < 0)
+                return r;
+        if (path_has_dotdot(target)) {
+                *ret_error = MOUNT_MSG_PATH_TRAVERSAL;
+                return -EINVAL;
+        }
 
-static bool is_octal_mode(const char *s) {
-        size_t n = strspn(s, "01234567");
-        return n > 0 && n <= 4 && s[n] == '\0';
+        m->readonly = readonly;
+        m->source = arena_strdup(a, source);
+        m->target = arena_strdup(a, target);
+        if (!m->source || !m->target)
+                return -ENOMEM;
+        return 0;
 }
 
 static int parse_bool_word(const char *s, bool *ret) {
@@ -179,7 +144,7 @@ static int parse_bool_word(const char *s, bool *ret) {
 }
 
 int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **ret_error) {
-        const char *type = "bind", *size = NULL, *mode = NULL;
+        const char *type = "bind", *size = NULL, *mode = NULL, *exec = NULL;
         char *source = NULL, *target = NULL;
         bool readonly = false;
         char *copy, *item, *save = NULL;
@@ -218,8 +183,18 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
                         }
                         continue;
                 }
+                if (streq(item, "exec") || streq(item, "noexec")) {
+                        bool b = true;
+
+                        if (value && parse_bool_word(value, &b) < 0) {
+                                *ret_error = "exec takes true or false";
+                                return -EINVAL;
+                        }
+                        exec = b == streq(item, "exec") ? "true" : "false";
+                        continue;
+                }
                 if (!value) {
-                        *ret_error = "expected KEY=VALUE items (type, source, target, readonly, size, mode)";
+                        *ret_error = "expected KEY=VALUE items (type, source, target, readonly, size, mode, exec)";
                         return -EINVAL;
                 }
                 if (streq(item, "type"))
@@ -233,7 +208,7 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
                 else if (streq(item, "mode"))
                         mode = value;
                 else {
-                        *ret_error = "unknown key (expected type, source, target, readonly, size or mode)";
+                        *ret_error = "unknown key (expected type, source, target, readonly, size, mode or exec)";
                         return -EINVAL;
                 }
         }
@@ -258,6 +233,11 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
                 return -EINVAL;
         }
 
+        if (path_has_dotdot(target) || (source && path_has_dotdot(source))) {
+                *ret_error = MOUNT_MSG_PATH_TRAVERSAL;
+                return -EINVAL;
+        }
+
         switch (m->type) {
         case QUILT__MOUNT_TYPE__BIND:
                 if (isempty(source) || source[0] != '/') {
@@ -266,8 +246,9 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
                 }
                 break;
         case QUILT__MOUNT_TYPE__VOLUME:
-                if (isempty(source) || !is_volume_name(source, strlen(source))) {
-                        *ret_error = "a volume mount needs a volume name as source ([A-Za-z0-9_.-], at most 64)";
+                if (isempty(source) || !mount_source_is_volume(source, NULL)) {
+                        *ret_error = "a volume mount needs a volume name as source ([A-Za-z0-9_.-], at most 64, "
+                                     "optionally followed by /PATH inside the volume)";
                         return -EINVAL;
                 }
                 break;
@@ -281,24 +262,36 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
                 break;
         }
 
-        if ((size || mode) && m->type != QUILT__MOUNT_TYPE__TMPFS) {
-                *ret_error = "size and mode apply to tmpfs mounts only";
+        if ((size || mode || exec) && m->type != QUILT__MOUNT_TYPE__TMPFS) {
+                *ret_error = "size, mode and exec apply to tmpfs mounts only";
                 return -EINVAL;
         }
-        if (size && !is_size(size)) {
-                *ret_error = "size must be a number with an optional k, m or g suffix";
-                return -EINVAL;
+        if (size) {
+                uint64_t bytes;
+
+                if (mount_parse_size(size, &bytes) < 0) {
+                        *ret_error = "size must be a number with an optional k, m or g suffix";
+                        return -EINVAL;
+                }
+                if (bytes < MOUNT_TMPFS_SIZE_MIN || bytes > MOUNT_TMPFS_SIZE_MAX) {
+                        *ret_error = "the tmpfs size must be between 1m and 10g";
+                        return -EINVAL;
+                }
         }
-        if (mode && !is_octal_mode(mode)) {
-                *ret_error = "mode must be an octal number such as 1777";
-                return -EINVAL;
+        if (mode) {
+                mode_t mm;
+
+                if (mount_parse_mode(mode, &mm) < 0) {
+                        *ret_error = "mode must be an octal number such as 1777";
+                        return -EINVAL;
+                }
         }
 
         m->source = source ?: (char *) "";
         m->target = target;
         m->readonly = readonly;
 
-        entries = arena_alloc0(a, 2 * sizeof(void *));
+        entries = arena_alloc0(a, 3 * sizeof(void *));
         if (!entries)
                 return -ENOMEM;
         m->options = (Quilt__Mount__OptionsEntry **) entries;
@@ -310,6 +303,11 @@ int parse_mount_spec(Arena *a, const char *spec, Quilt__Mount *m, const char **r
         }
         if (mode) {
                 r = arena_map_put(a, &quilt__mount__options_entry__descriptor, entries, &m->n_options, "mode", mode);
+                if (r < 0)
+                        return r;
+        }
+        if (exec) {
+                r = arena_map_put(a, &quilt__mount__options_entry__descriptor, entries, &m->n_options, "exec", exec);
                 if (r < 0)
                         return r;
         }

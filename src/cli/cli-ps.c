@@ -108,7 +108,7 @@ static int ps_print_table(Cli *cli, const Quilt__ListContainersResponse *reply, 
                           bool no_trunc) {
         _cleanup_table_ Table *t = NULL;
 
-        t = table_new(6, "ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED");
+        t = table_new(7, "ID", "NAME", "IMAGE", "COMMAND", "STATUS", "IP", "CREATED");
         if (!t)
                 return cli_fail(cli, "out of memory");
         for (size_t i = 0; i < reply->n_containers; i++) {
@@ -134,6 +134,7 @@ static int ps_print_table(Cli *cli, const Quilt__ListContainersResponse *reply, 
                 }
                 if (table_add_row(t, no_trunc ? ci->container_id : id, isempty(ci->name) ? "-" : ci->name,
                                   isempty(ci->image) ? "-" : ci->image, isempty(cmd) ? "-" : cmd, state,
+                                  isempty(ci->ip_address) ? "-" : ci->ip_address,
                                   format_time_ago(ago, ci->created_at)) < 0)
                         return cli_fail(cli, "out of memory");
         }

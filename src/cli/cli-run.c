@@ -3,6 +3,7 @@
 /* quilt run (create, wait, print the output, exit with the command's status) and quilt
  * wait. */
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,55 +16,97 @@
  * this, as podman's do, so that they cannot be mistaken for the command's status 1. */
 #define RUN_EXIT_FAILED 125
 
-/* How long one WaitContainer call of quilt run may take before the CLI looks at the
- * signals it received. The call returns as soon as the container ends; this only bounds
- * how late a Ctrl-C is passed on. */
-#define RUN_WAIT_SLICE_USEC (500 * USEC_PER_MSEC)
+/* Like podman run's --sig-proxy: the first SIGINT, SIGTERM or SIGHUP goes to the
+ * container's command, a second one kills it, and quilt run then reports how it ended.
+ *
+ * The main thread waits in one WaitContainer call for as long as the container runs, so
+ * the signals are blocked there and taken by a thread of their own with sigwait(), which
+ * passes them on with KillContainer on the same client. Should quilt run itself die, the
+ * wait is cancelled with its connection and quiltd drops the waiter at once. Signals that
+ * arrive before the container exists stay pending until the forwarder runs. */
 
-static volatile sig_atomic_t last_signal = 0, n_signals = 0;
+typedef struct Forwarder {
+        Cli *cli;
+        char *id;
+        pthread_t thread;
+        bool started;
+} Forwarder;
 
-static void on_signal(int sig) {
-        last_signal = sig;
-        n_signals = n_signals + 1;
+/* The forwarder's own way out: a signal nobody else sends to this thread. */
+#define FORWARDER_STOP SIGUSR1
+
+static void forwarded_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        sigaddset(ret, SIGINT);
+        sigaddset(ret, SIGTERM);
+        sigaddset(ret, SIGHUP);
+        sigaddset(ret, FORWARDER_STOP);
 }
 
-static void install_signal_forwarding(void) {
-        static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
-        struct sigaction sa = {
-                .sa_handler = on_signal,
-                .sa_flags = SA_RESTART,
-        };
+/* In the main thread, before any other thread exists (grpc's inherit the mask). */
+static void block_forwarded_signals(void) {
+        sigset_t set;
 
-        sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-                (void) sigaction(signals[i], &sa, NULL);
+        forwarded_signals(&set);
+        (void) pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Like podman run's --sig-proxy: the first signal goes to the container's command, a
- * second one kills it, and quilt run then reports how it ended. Best effort: the
- * container may have ended meanwhile. */
-static void forward_signals(Cli *cli, const char *id, int *handled) {
-        while (*handled < n_signals) {
+static void *forwarder_main(void *userdata) {
+        Forwarder *f = userdata;
+        sigset_t set;
+        int n = 0;
+
+        forwarded_signals(&set);
+        for (;;) {
                 Quilt__KillContainerRequest req = QUILT__KILL_CONTAINER_REQUEST__INIT;
-                _cleanup_reply_ ProtobufCMessage *m = NULL;
+                _cleanup_free_ char *message = NULL;
+                ProtobufCMessage *reply = NULL;
+                QuiltStatusCode code;
                 const char *name;
                 char buf[16];
+                int sig;
 
-                (*handled)++;
-                name = signal_to_string(*handled == 1 ? last_signal : SIGKILL);
+                if (sigwait(&set, &sig) != 0 || sig == FORWARDER_STOP)
+                        return NULL;
+
+                name = signal_to_string(++n == 1 ? sig : SIGKILL);
                 snprintf(buf, sizeof buf, "SIG%s", name ?: "KILL");
-                req.container_id = (char *) id;
+                req.container_id = f->id;
                 req.signal = buf;
-                (void) cli_call(cli, "KillContainer", &req.base, CLI_CALL_QUIET, &m);
+                /* Best effort: the container may have ended meanwhile. */
+                if (quilt_client_call(f->cli->client, "KillContainer", &req.base, 10 * USEC_PER_SEC, &reply, &code,
+                                      &message) >= 0 &&
+                    reply)
+                        protobuf_c_message_free_unpacked(reply, NULL);
         }
 }
 
-/* WaitContainer for ref. The wait has no deadline unless --timeout was given. With
- * forward, it waits in slices so that received signals are passed on in between. */
-static int wait_container(Cli *cli, const char *ref, bool by_name, bool forward, ProtobufCMessage **ret) {
+static int forwarder_start(Forwarder *f, Cli *cli, const char *id) {
+        *f = (Forwarder) { .cli = cli, .id = strdup(id) };
+        if (!f->id)
+                return -ENOMEM;
+        if (pthread_create(&f->thread, NULL, forwarder_main, f) != 0) {
+                f->id = mfree(f->id);
+                return -EAGAIN;
+        }
+        f->started = true;
+        return 0;
+}
+
+static void forwarder_stop(Forwarder *f) {
+        if (f->started) {
+                (void) pthread_kill(f->thread, FORWARDER_STOP);
+                (void) pthread_join(f->thread, NULL);
+                f->started = false;
+        }
+        f->id = mfree(f->id);
+}
+
+/* WaitContainer for ref: one call, without a deadline unless --timeout was given. */
+static int wait_container(Cli *cli, const char *ref, bool by_name, ProtobufCMessage **ret) {
         Quilt__WaitContainerRequest req = QUILT__WAIT_CONTAINER_REQUEST__INIT;
-        uint64_t saved = cli->timeout_usec, deadline = 0;
-        int handled = 0, r;
+        uint64_t saved = cli->timeout_usec;
+        int r;
 
         if (by_name)
                 req.container_name = (char *) ref;
@@ -72,34 +115,9 @@ static int wait_container(Cli *cli, const char *ref, bool by_name, bool forward,
 
         if (!cli->timeout_set)
                 cli->timeout_usec = 0;
-        if (!forward) {
-                r = cli_call(cli, "WaitContainer", &req.base, 0, ret);
-                cli->timeout_usec = saved;
-                return r;
-        }
-
-        if (cli->timeout_usec > 0)
-                deadline = now_usec(CLOCK_MONOTONIC) + cli->timeout_usec;
-        for (;;) {
-                uint64_t slice = RUN_WAIT_SLICE_USEC;
-                CliCallFlags flags = CLI_CALL_DEADLINE_OK;
-
-                forward_signals(cli, ref, &handled);
-                if (deadline > 0) {
-                        uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-                        /* The last slice reports the user's deadline like any other call. */
-                        if (deadline <= now + slice) {
-                                slice = deadline > now ? deadline - now : 1;
-                                flags = 0;
-                        }
-                }
-                cli->timeout_usec = slice;
-                r = cli_call(cli, "WaitContainer", &req.base, flags, ret);
-                cli->timeout_usec = saved;
-                if (r != CLI_CALL_TIMED_OUT)
-                        return r;
-        }
+        r = cli_call(cli, "WaitContainer", &req.base, 0, ret);
+        cli->timeout_usec = saved;
+        return r;
 }
 
 /* Prints what the command wrote. The captured lines come back in one reply once the
@@ -161,6 +179,7 @@ int verb_run(Cli *cli, int argc, char *argv[]) {
         _cleanup_arena_ Arena arena = {};
         _cleanup_free_ char *id = NULL, *name = NULL;
         const Quilt__WaitContainerResponse *w;
+        Forwarder forwarder = {};
         bool remove;
         int r, status;
 
@@ -180,7 +199,7 @@ int verb_run(Cli *cli, int argc, char *argv[]) {
 
         /* From here on a signal must not leave a container behind: it is passed on once
          * the container exists. */
-        install_signal_forwarding();
+        block_forwarded_signals();
 
         r = cli_call(cli, "CreateContainer", &req.base, 0, &created);
         if (r != 0)
@@ -191,7 +210,10 @@ int verb_run(Cli *cli, int argc, char *argv[]) {
                 return RUN_EXIT_FAILED;
         }
 
-        r = wait_container(cli, id, /* by_name= */ false, /* forward= */ true, &waited);
+        if (forwarder_start(&forwarder, cli, id) < 0)
+                (void) cli_fail(cli, "cannot pass signals on to the container, continuing without");
+        r = wait_container(cli, id, /* by_name= */ false, &waited);
+        forwarder_stop(&forwarder);
         if (r != 0)
                 status = RUN_EXIT_FAILED;
         else {
@@ -266,7 +288,7 @@ int verb_wait(Cli *cli, int argc, char *argv[]) {
                 _cleanup_reply_ ProtobufCMessage *m = NULL;
                 const Quilt__WaitContainerResponse *w;
 
-                r = wait_container(cli, argv[i], by_name, /* forward= */ false, &m);
+                r = wait_container(cli, argv[i], by_name, &m);
                 if (r != 0) {
                         ret = r;
                         continue;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* quilt health | info | metrics | events: the daemon as a whole. */
+/* quilt health | info | metrics | system prune: the daemon as a whole. */
 
 #include <inttypes.h>
 #include <string.h>
@@ -241,52 +241,85 @@ int verb_metrics(Cli *cli, int argc, char *argv[]) {
         return CLI_EXIT_SUCCESS;
 }
 
-static const char events_usage[] =
-        "Usage: quilt events [OPTIONS]\n"
+static const char system_prune_usage[] =
+        "Usage: quilt system prune --network [--json]\n"
         "\n"
-        "Stream container events (created, started, stopped, died, removed, ...) as they\n"
-        "happen, until interrupted.\n"
+        "Remove what quiltd keeps for containers that may come later:\n"
+        "  --network   the container network's bridge, its nftables table and leftover\n"
+        "              veths. Refused while a container uses them. Addresses of stopped\n"
+        "              containers are kept; the network is set up again on the next start.\n"
+        "\n"
+        "Prints what was removed.\n"
         "\n"
         "Options:\n"
-        "  -c, --container CONTAINER   only events of this container (repeatable)\n"
-        "  -t, --type TYPE             only events of this type (repeatable)\n"
-        "      --json                  print each event as JSON\n"
-        "  -h, --help                  show this help\n";
+        "      --network  prune the container network\n"
+        "      --json     print the reply as JSON\n"
+        "  -h, --help     show this help\n";
 
-int verb_events(Cli *cli, int argc, char *argv[]) {
+static int system_prune(Cli *cli, int argc, char *argv[]) {
         enum {
                 ARG_JSON = 0x100,
+                ARG_NETWORK,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
-                { "container", required_argument, NULL, 'c' },
-                { "type", required_argument, NULL, 't' },
+                { "network", no_argument, NULL, ARG_NETWORK },
                 {},
         };
-        int c;
+        Quilt__ComprehensiveNetworkCleanupRequest req = QUILT__COMPREHENSIVE_NETWORK_CLEANUP_REQUEST__INIT;
+        _cleanup_reply_ ProtobufCMessage *m = NULL;
+        const Quilt__ComprehensiveNetworkCleanupResponse *reply;
+        bool network = false;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, ":hc:t:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        fputs(events_usage, stdout);
+                        fputs(system_prune_usage, stdout);
                         return CLI_EXIT_SUCCESS;
                 case ARG_JSON:
                         cli->json = true;
                         break;
-                case 'c':
-                case 't':
-                        if (isempty(optarg))
-                                return cli_usage(cli, "option '--%s' needs a non-empty value",
-                                                 c == 'c' ? "container" : "type");
+                case ARG_NETWORK:
+                        network = true;
                         break;
                 default:
                         return cli_getopt_error(cli, c, argv);
                 }
         if (optind < argc)
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+        if (!network)
+                return cli_usage(cli, "nothing to prune: say what (--network)");
 
-        /* StreamEvents is the service's only server-streaming RPC; the client library
-         * speaks unary calls only so far. */
-        return cli_not_supported(cli, "");
+        r = cli_call(cli, "ComprehensiveNetworkCleanup", &req.base, 0, &m);
+        if (r != 0)
+                return r;
+        if (cli->json)
+                return cli_print_json(cli, m);
+        reply = (const Quilt__ComprehensiveNetworkCleanupResponse *) m;
+        if (reply->n_cleaned_resources == 0)
+                printf("Nothing to remove: the container network is not set up.\n");
+        for (size_t i = 0; i < reply->n_cleaned_resources; i++)
+                printf("Removed %s\n", reply->cleaned_resources[i]);
+        return CLI_EXIT_SUCCESS;
+}
+
+static const CliVerb system_verbs[] = {
+        { "prune", NULL, system_prune, "Remove unused resources (--network: bridge, rules)" },
+};
+
+static void system_help(FILE *f) {
+        fputs("Usage: quilt system COMMAND [OPTIONS]\n"
+              "\n"
+              "Manage quiltd's resources as a whole.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        cli_print_verb_list(f, system_verbs, ELEMENTSOF(system_verbs));
+        fputs("\nRun 'quilt system COMMAND --help' for a command's options.\n", f);
+}
+
+int verb_system(Cli *cli, int argc, char *argv[]) {
+        return cli_dispatch(cli, "system", system_verbs, ELEMENTSOF(system_verbs), argc - 1, argv + 1, system_help);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mount-util.h"
 
 static const char volume_create_usage[] =
         "Usage: quilt volume create [OPTIONS] NAME\n"
@@ -85,8 +86,10 @@ static int volume_create(Cli *cli, int argc, char *argv[]) {
                 return cli_usage(cli, "missing NAME (see 'quilt volume create --help')");
         if (argc - optind > 1)
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
-        if (strchr(argv[optind], '/'))
-                return cli_usage(cli, "invalid volume name '%s': must not contain '/'", argv[optind]);
+        if (!volume_name_is_valid(argv[optind]))
+                return cli_usage(cli,
+                                 "invalid volume name '%s': use 1-%d of A-Z a-z 0-9 _ . -, not starting with . or -",
+                                 argv[optind], VOLUME_NAME_MAX);
         req.name = argv[optind];
 
         r = cli_call(cli, "CreateVolume", &req.base, 0, &m);
@@ -104,8 +107,9 @@ static const char volume_ls_usage[] =
         "List volumes.\n"
         "\n"
         "Options:\n"
-        "  -f, --filter label=KEY=VALUE  only volumes with this label (repeatable; all\n"
-        "                                must match; \"KEY=VALUE\" alone is accepted too)\n"
+        "  -f, --filter label=KEY[=VALUE] only volumes with this label, of any value when\n"
+        "                                VALUE is left out (repeatable; all must match;\n"
+        "                                \"KEY=VALUE\" alone is accepted too)\n"
         "  -q, --quiet                   print only the names\n"
         "      --json                    print the reply as JSON\n"
         "  -h, --help                    show this help\n";
@@ -145,8 +149,10 @@ static int volume_ls(Cli *cli, int argc, char *argv[]) {
                         return CLI_EXIT_SUCCESS;
                 case 'f':
                         spec = startswith(optarg, "label=") ?: optarg;
-                        if (parse_assignment(spec, &key_len, &value) < 0)
-                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY=VALUE)", optarg);
+                        value = "";
+                        key_len = strlen(spec);
+                        if ((strchr(spec, '=') && parse_assignment(spec, &key_len, &value) < 0) || key_len == 0)
+                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY[=VALUE])", optarg);
                         key = arena_strndup(&arena, spec, key_len);
                         if (!key)
                                 return cli_fail(cli, "out of memory");
@@ -180,14 +186,15 @@ static int volume_ls(Cli *cli, int argc, char *argv[]) {
                 return CLI_EXIT_SUCCESS;
         }
 
-        t = table_new(4, "NAME", "DRIVER", "MOUNT POINT", "CREATED");
+        t = table_new(5, "NAME", "DRIVER", "CONTAINERS", "CREATED", "MOUNT POINT");
         if (!t)
                 return cli_fail(cli, "out of memory");
         for (size_t i = 0; i < reply->n_volumes; i++) {
                 const Quilt__Volume *v = reply->volumes[i];
-                char ago[CLI_TIME_MAX];
+                char ago[CLI_TIME_MAX], users[16];
 
-                if (table_add_row(t, v->name, v->driver, v->mount_point, format_time_ago(ago, v->created_at)) < 0)
+                (void) snprintf(users, sizeof users, "%zu", v->n_containers);
+                if (table_add_row(t, v->name, v->driver, users, format_time_ago(ago, v->created_at), v->mount_point) < 0)
                         return cli_fail(cli, "out of memory");
         }
         table_print(t, stdout);
@@ -197,7 +204,8 @@ static int volume_ls(Cli *cli, int argc, char *argv[]) {
 static const char volume_inspect_usage[] =
         "Usage: quilt volume inspect [OPTIONS] NAME\n"
         "\n"
-        "Show a volume's driver, mount point, labels, options and creation time.\n"
+        "Show a volume's driver, mount point, labels, options, creation time and the\n"
+        "containers that mount it.\n"
         "\n"
         "Options:\n"
         "      --json   print the reply as JSON\n"
@@ -237,16 +245,22 @@ static int volume_inspect(Cli *cli, int argc, char *argv[]) {
         printf("Options:%s\n", v->n_options ? "" : "      -");
         print_string_map(stdout, "  ", (void *const *) v->options, v->n_options,
                          &quilt__volume__options_entry__descriptor);
+        printf("Containers:%s\n", v->n_containers ? "" : "   -");
+        for (size_t i = 0; i < v->n_containers; i++)
+                printf("  %s\n", v->containers[i]);
         return CLI_EXIT_SUCCESS;
 }
 
 static const char volume_rm_usage[] =
         "Usage: quilt volume rm [OPTIONS] NAME...\n"
         "\n"
-        "Remove volumes and their data; prints each one removed.\n"
+        "Remove volumes and their data; prints each one removed. A volume that a\n"
+        "container (running or not) mounts is refused.\n"
         "\n"
         "Options:\n"
-        "  -f, --force   remove even while containers use the volume\n"
+        "  -f, --force   remove it anyway: its data is deleted, a running container's\n"
+        "                mount then shows an empty directory, and a container that\n"
+        "                names it gets a new, empty volume when it starts again\n"
         "  -h, --help    show this help\n";
 
 static int volume_rm(Cli *cli, int argc, char *argv[]) {
@@ -290,19 +304,37 @@ static int volume_rm(Cli *cli, int argc, char *argv[]) {
 static const char volume_prune_usage[] =
         "Usage: quilt volume prune [OPTIONS]\n"
         "\n"
-        "Remove every volume that no container uses.\n"
+        "Remove every volume that no container mounts; prints the name of each one removed.\n"
         "\n"
         "Options:\n"
-        "  -f, --force   do not ask for confirmation\n"
-        "  -h, --help    show this help\n";
+        "      --filter label=KEY[=VALUE]  only volumes with this label (repeatable)\n"
+        "  -f, --force                     accepted for compatibility (there is no prompt)\n"
+        "      --json                      print the reply as JSON\n"
+        "  -h, --help                      show this help\n";
 
 static int volume_prune(Cli *cli, int argc, char *argv[]) {
+        enum {
+                ARG_JSON = 0x100,
+                ARG_FILTER,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "force", no_argument, NULL, 'f' },
+                { "filter", required_argument, NULL, ARG_FILTER },
+                { "json", no_argument, NULL, ARG_JSON },
                 {},
         };
-        int c;
+        Quilt__PruneVolumesRequest req = QUILT__PRUNE_VOLUMES_REQUEST__INIT;
+        _cleanup_reply_ ProtobufCMessage *m = NULL;
+        _cleanup_arena_ Arena arena = {};
+        const Quilt__PruneVolumesResponse *reply;
+        void **filters;
+        int c, r;
+
+        filters = arena_alloc0(&arena, argc * sizeof(void *));
+        if (!filters)
+                return cli_fail(cli, "out of memory");
+        req.filters = (Quilt__PruneVolumesRequest__FiltersEntry **) filters;
 
         while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
                 switch (c) {
@@ -311,12 +343,39 @@ static int volume_prune(Cli *cli, int argc, char *argv[]) {
                         return CLI_EXIT_SUCCESS;
                 case 'f':
                         break;
+                case ARG_FILTER: {
+                        const char *spec = startswith(optarg, "label=") ?: optarg, *value = "";
+                        size_t key_len = strlen(spec);
+                        char *key;
+
+                        if (strchr(spec, '=') && parse_assignment(spec, &key_len, &value) < 0)
+                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY[=VALUE])", optarg);
+                        if (key_len == 0)
+                                return cli_usage(cli, "invalid --filter '%s' (expected label=KEY[=VALUE])", optarg);
+                        key = arena_strndup(&arena, spec, key_len);
+                        if (!key || arena_map_put(&arena, &quilt__prune_volumes_request__filters_entry__descriptor,
+                                                  filters, &req.n_filters, key, value) < 0)
+                                return cli_fail(cli, "out of memory");
+                        break;
+                }
+                case ARG_JSON:
+                        cli->json = true;
+                        break;
                 default:
                         return cli_getopt_error(cli, c, argv);
                 }
         if (optind < argc)
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-        return cli_not_supported(cli, "");
+
+        r = cli_call(cli, "PruneVolumes", &req.base, 0, &m);
+        if (r != 0)
+                return r;
+        if (cli->json)
+                return cli_print_json(cli, m);
+        reply = (const Quilt__PruneVolumesResponse *) m;
+        for (size_t i = 0; i < reply->n_volumes_deleted; i++)
+                printf("%s\n", reply->volumes_deleted[i]);
+        return CLI_EXIT_SUCCESS;
 }
 
 static const CliVerb volume_verbs[] = {

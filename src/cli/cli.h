@@ -112,12 +112,16 @@ typedef enum CliCallFlags {
 int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliCallFlags flags,
              ProtobufCMessage **ret_reply);
 
-/* Connects cli->client if it is not yet (cli_call() does this itself). 0 or an exit status
- * after printing why. */
-int cli_connect(Cli *cli);
-/* Prints a failed call's status as cli_call() does ("quilt: <verb>: <message> (<CODE>)",
- * or that quiltd cannot be reached); returns CLI_EXIT_FAILURE. */
-int cli_fail_status(Cli *cli, QuiltStatusCode code, const char *message);
+/* A streaming call (src/shared/quilt-client.h). cli_stream_open() returns 0 with the
+ * stream, or an exit status after printing why. cli_stream_recv() returns 1 with a
+ * message, 0 at the end of the stream (OK), -ETIMEDOUT when timeout_usec (0: none) passed,
+ * or minus an exit status after printing the error like cli_call() does. The stream is
+ * freed with quilt_client_stream_free() before cli_done(). */
+int cli_stream_open(Cli *cli, const char *method, const ProtobufCMessage *request, QuiltStream **ret);
+int cli_stream_recv(Cli *cli, QuiltStream *s, uint64_t timeout_usec, ProtobufCMessage **ret);
+/* Prints a call's error status as cli_call() does ("quilt: <verb>: <message> (<CODE>)", or
+ * that quiltd cannot be reached); returns CLI_EXIT_FAILURE. */
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message);
 
 /* Prints m as indented JSON on stdout. Returns 0 or CLI_EXIT_FAILURE. */
 int cli_print_json(Cli *cli, const ProtobufCMessage *m);
@@ -245,8 +249,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
 /* cli-system.c */
 int verb_health(Cli *cli, int argc, char *argv[]);
 int verb_info(Cli *cli, int argc, char *argv[]);
+
+/* cli-events.c */
 int verb_events(Cli *cli, int argc, char *argv[]);
 int verb_metrics(Cli *cli, int argc, char *argv[]);
+int verb_system(Cli *cli, int argc, char *argv[]);
 
 /* cli-create.c */
 int verb_create(Cli *cli, int argc, char *argv[]);

@@ -37,6 +37,7 @@ static const CliVerb verbs[] = {
         { "info", NULL, verb_info, "Show the daemon's version, features and limits" },
         { "metrics", NULL, verb_metrics, "Show container and system resource usage" },
         { "events", NULL, verb_events, "Stream container events" },
+        { "system", NULL, verb_system, "Manage quiltd's resources (prune)" },
 };
 
 static void help(FILE *f) {

@@ -257,6 +257,7 @@ static void test_create_options(void) {
            "the command's argv is passed verbatim");
         is_int(req.n_host_namespaces, 0, "no namespace is shared by default");
         ok(req.enable_pid_namespace && req.enable_network_namespace, "the original's flags say isolated");
+        is_str(req.network, "quilt", "the container network by default");
 
         ok(parse_create(false, &a, &req, "--memory-limit", "2g", "--cpu-limit", "150", "--image-path", "/no/such.tar",
                         "--working-directory", "/", "--user", "nobody", "--enable-pid-namespace",
@@ -280,6 +281,7 @@ static void test_create_options(void) {
                    streq(req.host_namespaces[4], "network"),
            "host_namespaces lists pid, uts, ipc, cgroup, network");
         ok(!req.enable_pid_namespace && !req.enable_network_namespace, "the original's flags follow");
+        is_str(req.network, "host", "--network host → network host");
 
         ok(parse_create(false, &a, &req, "--pid", "host", "--pid", "private", "--network", "none", NULL) == 0 &&
                    req.n_host_namespaces == 0 && !req.enable_network_namespace,
@@ -287,8 +289,10 @@ static void test_create_options(void) {
         ok(parse_create(false, &a, &req, "--no-network", "--network", "none", NULL) == 0 &&
                    req.n_host_namespaces == 0 && !req.enable_network_namespace,
            "--no-network agrees with --network none");
+        is_str(req.network, "none", "--no-network → network none");
         ok(parse_create(false, &a, &req, "--network", "quilt", NULL) == 0 && req.enable_network_namespace,
            "--network quilt");
+        is_str(req.network, "quilt", "--network quilt → network quilt");
 
         ok(parse_create(true, &a, &req, "--rm", "--name", "x", "--", "echo", "hi", NULL) == 0, "run: parses");
         ok(req.auto_remove && req.n_command == 2 && !req.async_mode, "run: --rm and the command");

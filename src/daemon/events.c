@@ -21,6 +21,18 @@ struct Events {
         EventSubscription *dispatch_next; /* the next to call while delivering */
 };
 
+bool event_type_known(const char *type) {
+        static const char *const types[] = {
+                EVENT_CREATED, EVENT_STARTED, EVENT_DIED,         EVENT_STOPPED,
+                EVENT_KILLED,  EVENT_REMOVED, EVENT_EXEC_STARTED, EVENT_EXEC_DIED,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (streq(types[i], type))
+                        return true;
+        return false;
+}
+
 int events_new(Manager *m, Events **ret) {
         Events *e;
 
@@ -52,32 +64,49 @@ void events_deliver(Events *e, const StoredEvent *event) {
         e->dispatch_next = NULL;
 }
 
-int manager_event_emit(Manager *m, const char *type, const char *container_id, const char *container_name,
-                       char **attributes) {
-        StoredEvent event = {
+int manager_event_append(Manager *m, const char *type, const char *container_id, const char *container_name,
+                         char **attributes, StoredEvent *ret) {
+        static char *empty[] = { NULL };
+        int r;
+
+        *ret = (StoredEvent) {
                 .time_usec = now_usec(CLOCK_REALTIME),
                 .type = (char *) type,
                 .container_id = (char *) container_id,
                 .container_name = (char *) container_name,
-                .attributes = attributes,
+                .attributes = attributes ?: empty,
         };
-        char *empty[] = { NULL };
-        int r;
 
         if (!m->events || !m->store)
                 return log_debug_errno(ENXIO, "Event %s of %s before the event log is up, dropped.", type,
                                        container_name ?: "-");
 
-        r = store_event_append(m->store, event.time_usec, type, container_id, container_name, attributes,
-                               EVENTS_KEEP, &event.cursor);
-        if (r < 0)
+        r = store_event_append(m->store, ret->time_usec, type, container_id, container_name, attributes,
+                               EVENTS_KEEP, &ret->cursor);
+        if (r < 0) {
+                ret->cursor = 0;
                 return log_error_errno(r, "Failed to record event %s of container %s: %s", type,
                                        container_name ?: "-", store_errmsg(m->store));
+        }
+        return 0;
+}
 
-        if (!event.attributes)
-                event.attributes = empty;
-        log_debug("Event %" PRIu64 ": %s %s", event.cursor, type, container_name ?: "-");
-        events_deliver(m->events, &event);
+void manager_event_deliver(Manager *m, const StoredEvent *event) {
+        if (event->cursor == 0 || !m->events)
+                return;
+        log_debug("Event %" PRIu64 ": %s %s", event->cursor, event->type, event->container_name ?: "-");
+        events_deliver(m->events, event);
+}
+
+int manager_event_emit(Manager *m, const char *type, const char *container_id, const char *container_name,
+                       char **attributes) {
+        StoredEvent event;
+        int r;
+
+        r = manager_event_append(m, type, container_id, container_name, attributes, &event);
+        if (r < 0)
+                return r;
+        manager_event_deliver(m, &event);
         return 0;
 }
 

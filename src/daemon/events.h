@@ -20,6 +20,7 @@
  *                 signal), timed_out (true|false); not for detached commands, whose end
  *                 quiltd does not see, nor for commands that never started */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store-events.h"
@@ -38,6 +39,10 @@ typedef struct EventSubscription EventSubscription;
 #define EVENT_REMOVED      "removed"
 #define EVENT_EXEC_STARTED "exec_started"
 #define EVENT_EXEC_DIED    "exec_died"
+#define EVENT_TYPES_LIST   "created, started, died, stopped, killed, removed, exec_started, exec_died"
+
+/* Whether type is one of the above (filters refuse others). */
+bool event_type_known(const char *type);
 
 int events_new(Manager *m, Events **ret);
 /* Subscriptions must be gone by then. */
@@ -50,8 +55,14 @@ Events *events_free(Events *e);
 int manager_event_emit(Manager *m, const char *type, const char *container_id, const char *container_name,
                        char **attributes);
 
-/* For an emitter that stores the event inside its own transaction: store_event_append()
- * first, then, once committed, events_deliver() with what was stored. */
+/* For an emitter that stores the event inside its own transaction (so that the event and
+ * the state change it tells of are recorded together, or neither): manager_event_append()
+ * within the transaction, then manager_event_deliver() once it is committed. *ret borrows
+ * type, container_id, container_name and attributes, which must stay valid until then;
+ * its cursor stays 0 when storing failed (logged), and delivering it then does nothing. */
+int manager_event_append(Manager *m, const char *type, const char *container_id, const char *container_name,
+                         char **attributes, StoredEvent *ret);
+void manager_event_deliver(Manager *m, const StoredEvent *event);
 void events_deliver(Events *e, const StoredEvent *event);
 
 /* Live delivery: callback runs for each event after it was stored, until the

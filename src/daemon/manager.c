@@ -11,6 +11,7 @@
 #include "dns-server.h"
 #include "events.h"
 #include "image-store.h"
+#include "network.h"
 #include "runtime.h"
 #include "fs-util.h"
 #include "log.h"
@@ -18,6 +19,7 @@
 #include "manager.h"
 #include "store.h"
 #include "time-util.h"
+#include "volume-store.h"
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -135,9 +137,11 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         /* Containers keep running: the runtime only lets go of its monitors. */
         runtime_free(m->runtime);
+        network_free(m->network);
         dns_server_free(m->dns);
         cgroup_backend_free(m->cgroups);
         image_store_free(m->images);
+        volume_store_free(m->volumes);
         events_free(m->events);
         store_free(m->store);
         sd_event_unref(m->event);
@@ -188,10 +192,11 @@ static int manager_setup_dns(Manager *m) {
 }
 
 static int manager_setup_runtime(Manager *m) {
-        _cleanup_free_ char *images_dir = NULL, *run_containers = NULL;
+        _cleanup_free_ char *images_dir = NULL, *volumes_dir = NULL, *run_containers = NULL;
         int r;
 
         if (asprintf(&images_dir, "%s/images", m->config->state_dir) < 0 ||
+            asprintf(&volumes_dir, "%s/volumes", m->config->state_dir) < 0 ||
             asprintf(&run_containers, "%s/containers", m->config->runtime_dir) < 0)
                 return log_oom();
 
@@ -203,11 +208,18 @@ static int manager_setup_runtime(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", images_dir);
 
+        r = volume_store_new(m->store, volumes_dir, &m->volumes);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the volume store %s: %m", volumes_dir);
+
         r = cgroup_backend_new(m->event, &m->host, &m->cgroups);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the %s cgroup backend: %m",
                                        quilt_backend_to_string(m->host.backend));
 
+        r = network_new(m, &m->network);
+        if (r < 0)
+                return r;
         r = runtime_new(m, &m->runtime);
         if (r < 0)
                 return r;

@@ -18,8 +18,10 @@ typedef struct CgroupBackend CgroupBackend;
 typedef struct DnsServer DnsServer;
 typedef struct Events Events;
 typedef struct ImageStore ImageStore;
+typedef struct Network Network;
 typedef struct Runtime Runtime;
 typedef struct Store Store;
+typedef struct VolumeStore VolumeStore;
 
 typedef struct Manager {
         sd_event *event;
@@ -27,7 +29,9 @@ typedef struct Manager {
         Store *store;
         Events *events;
         ImageStore *images;
+        VolumeStore *volumes;
         CgroupBackend *cgroups;
+        Network *network;
         Runtime *runtime;
         /* The DNS server for containers; created at start-up with the configured upstreams.
          * The network code makes it listen on the bridge address (DNSPort=) and adds and

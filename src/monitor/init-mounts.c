@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
+#include "fileio.h"
 #include "init.h"
 
 /* As Docker: what would reveal or poke at the host is hidden (files behind /dev/null,
@@ -176,7 +178,18 @@ static int make_readonly(const char *path) {
         return 0;
 }
 
+typedef struct UserMountFds {
+        int *fds;
+        size_t n;
+} UserMountFds;
+
+static void user_mount_fds_done(UserMountFds *u) {
+        init_user_mounts_close(u->fds, u->n);
+        free(u->fds);
+}
+
 int init_setup_mounts(const ContainerSpec *spec) {
+        _cleanup_(user_mount_fds_done) UserMountFds user = {};
         int r;
 
         /* Nothing we mount may propagate back to the host. */
@@ -186,6 +199,18 @@ int init_setup_mounts(const ContainerSpec *spec) {
         r = mount_overlay(spec);
         if (r < 0)
                 return r;
+
+        /* The sources of the container's own mounts are host paths: opened now, attached
+         * once the container's root is all there is. */
+        user.fds = malloc(MAX(spec->n_mounts, (size_t) 1) * sizeof(int));
+        if (!user.fds)
+                return init_fail(ENOMEM, "allocate mounts");
+        for (; user.n < spec->n_mounts; user.n++)
+                user.fds[user.n] = -EBADF;
+        r = init_user_mounts_open(spec, user.fds);
+        if (r < 0)
+                return r;
+
         r = pivot_into(spec->rootfs_target);
         if (r < 0)
                 return r;
@@ -211,6 +236,47 @@ int init_setup_mounts(const ContainerSpec *spec) {
                 r = make_readonly(readonly_paths[i]);
                 if (r < 0)
                         return r;
+        }
+
+        /* Into the image's /etc before the container's own mounts: a bind of a host
+         * directory over /etc must never receive our hosts or resolv.conf. */
+        r = init_write_etc_files(spec);
+        if (r < 0)
+                return r;
+
+        /* Last, so that a mount below /dev (say /dev/shm) covers what setup_dev() made. */
+        return init_user_mounts_attach(spec, user.fds);
+}
+
+int init_write_etc_files(const ContainerSpec *spec) {
+        if (!spec->etc_files || !spec->etc_files[0])
+                return 0;
+
+        if (mkdir("/etc", 0755) < 0 && errno != EEXIST)
+                return init_fail(errno, "mkdir /etc");
+
+        for (char **f = spec->etc_files; f[0] && f[1]; f += 2) {
+                char path[64], tmp[64];
+                int fd, r;
+
+                /* The names are checked when the spec is loaded (container_etc_file_is_valid()). */
+                (void) snprintf(path, sizeof path, "/etc/%s", f[0]);
+                (void) snprintf(tmp, sizeof tmp, "/etc/.%s.quilt", f[0]);
+
+                (void) unlink(tmp);
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return init_fail(errno, "create %s", tmp);
+                r = loop_write(fd, f[1], strlen(f[1]));
+                if (r >= 0 && fchmod(fd, 0644) < 0)
+                        r = -errno;
+                (void) close(fd);
+                if (r >= 0 && rename(tmp, path) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        (void) unlink(tmp);
+                        return init_fail(r, "write %s", path);
+                }
         }
         return 0;
 }

@@ -75,7 +75,9 @@ static int setup_fds(int sync_fd, int stdout_fd, int stderr_fd) {
         return 0;
 }
 
-static int wait_for_go(void) {
+/* Waits for one message from the monitor: -EPIPE when the monitor is gone, -EPROTO when it
+ * says something else. */
+static int wait_for_message(const char *what) {
         char buf[16];
         ssize_t n;
 
@@ -85,7 +87,7 @@ static int wait_for_go(void) {
         if (n <= 0)
                 return -EPIPE;
         buf[n] = '\0';
-        return streq(buf, INIT_MSG_GO) ? 0 : -EPROTO;
+        return streq(buf, what) ? 0 : -EPROTO;
 }
 
 static int loopback_up(void) {
@@ -291,12 +293,23 @@ _noreturn_ void init_main(const ContainerSpec *spec, int sync_fd, int stdout_fd,
                 fail_and_exit(INIT_EXIT_SETUP_FAILED);
         }
 
-        if (wait_for_go() < 0)
+        if (wait_for_message(INIT_MSG_GO) < 0)
                 _exit(1);
 
         r = setup_container(spec);
         if (r < 0)
                 fail_and_exit(INIT_EXIT_SETUP_FAILED);
+
+        /* quiltd wired up the network namespace while we set up the rest. */
+        if (spec->wait_network) {
+                r = wait_for_message(INIT_MSG_NET);
+                if (r == -EPIPE)
+                        _exit(INIT_EXIT_SETUP_FAILED); /* the monitor is gone: no one to tell */
+                if (r < 0) {
+                        (void) init_fail(EPROTO, "wait for the network");
+                        fail_and_exit(INIT_EXIT_SETUP_FAILED);
+                }
+        }
 
         if (spec->argv[0]) {
                 r = start_command(spec, &command);

@@ -9,6 +9,9 @@
  * the monitor over a SOCK_SEQPACKET socket, one message per packet:
  *
  *   monitor → init   "go"            init is in payload/: set up and start the command
+ *                    "net"           (wait_network) quiltd has set up the network: the
+ *                                    command may start; init waits for it after its own
+ *                                    setup, just before starting the command
  *   init → monitor   "ok"            the command has been exec()ed (or, with an empty
  *                                    argv, the container is set up and waiting)
  *                    "fail <reason>" setup failed, init exits
@@ -17,6 +20,7 @@
  */
 
 #define INIT_MSG_GO "go"
+#define INIT_MSG_NET "net"
 #define INIT_MSG_OK "ok"
 #define INIT_MSG_FAIL "fail "
 #define INIT_MSG_EXIT "exit "
@@ -53,8 +57,21 @@ const char *init_fail_message(void);
 void init_fail_clear(void);
 
 /* init-mounts.c: the root file system, /proc, /sys, /dev, masked and read-only paths,
- * pivot_root. Needs the new mount namespace. */
+ * pivot_root, the /etc files (init_write_etc_files()), and last the container's own binds,
+ * volumes and tmpfs mounts. Needs the new mount namespace. */
 int init_setup_mounts(const ContainerSpec *spec);
+
+/* init-mounts.c: spec.etc_files into /etc, after pivot_root (so that nothing in the image,
+ * a symlink say, can point the writes outside the container). Each file is written next to
+ * its place and renamed over it. */
+int init_write_etc_files(const ContainerSpec *spec);
+
+/* init-user-mounts.c: the container's binds, volumes and tmpfs mounts. fds has one slot
+ * per spec->mounts (initialised to -EBADF): _open() fills them before pivot_root,
+ * _attach() mounts them inside the new root afterwards (and closes them). */
+int init_user_mounts_open(const ContainerSpec *spec, int *fds);
+int init_user_mounts_attach(const ContainerSpec *spec, int *fds);
+void init_user_mounts_close(int *fds, size_t n);
 
 /* init-security.c */
 int init_setup_rlimits(const ContainerSpec *spec);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* quilt-monitor <run_dir>: one per container. Reads <run_dir>/config.json, waits for quiltd's
- * "go" on fd 3, creates the container's init in new namespaces, reports "running <pid>" or
+ * "go" on fd 3, creates the container's init in new namespaces (with a network: reports
+ * "init <pid>" and passes quiltd's "net-ready" on to init), reports "running <pid>" or
  * "failed <why>" on fd 4, then copies the container's output to its log, reaps, passes
  * signals on, and when init is gone writes <run_dir>/exit.json. See container-spec.h.
  * "quilt-monitor exec <run_dir>" is the exec helper instead (exec.c, exec-spec.h). */
@@ -51,6 +52,9 @@ typedef struct Monitor {
         int init_pidfd;
         int sync_fd;
         int signal_fd;
+        int control_fd;    /* kept open while waiting for "net-ready" */
+        char control_buf[16];
+        size_t control_len;
 
         int exec_fd;      /* listening on <run_dir>/exec.sock (exec.c) */
         char *exec_path;
@@ -69,6 +73,7 @@ static Monitor monitor = {
         .init_pidfd = -EBADF,
         .sync_fd = -EBADF,
         .signal_fd = -EBADF,
+        .control_fd = -EBADF,
         .exec_fd = -EBADF,
         .log.file.fd = -EBADF,
         .streams = {
@@ -111,7 +116,8 @@ _printf_(3, 4) static int monitor_fail(Monitor *m, int error, const char *format
         return error != 0 ? -abs(error) : -EINVAL;
 }
 
-/* Blocks until quiltd writes "go\n". -ECANCELED when it gave up (EOF). */
+/* Blocks until quiltd writes "go\n". -ECANCELED when it gave up (EOF). quiltd writes
+ * nothing after "go" before we report "init", so no read can take more than "go\n". */
 static int wait_for_go(void) {
         char buf[8];
         size_t n = 0;
@@ -350,7 +356,10 @@ static int monitor_setup(Monitor *m, const char *run_dir) {
                 return monitor_fail(m, errno, "create a signalfd");
 
         r = wait_for_go();
-        (void) close(CONTROL_FD);
+        if (!m->spec->wait_network || r < 0)
+                (void) close(CONTROL_FD);
+        else
+                m->control_fd = CONTROL_FD;
         if (r < 0)
                 return r == -ECANCELED ? r : monitor_fail(m, r, "read \"go\" from quiltd");
 
@@ -379,10 +388,55 @@ static int monitor_setup(Monitor *m, const char *run_dir) {
         if (send(m->sync_fd, INIT_MSG_GO, strlen(INIT_MSG_GO), MSG_NOSIGNAL) < 0)
                 return monitor_fail(m, errno, "start init");
 
+        /* quiltd sets up the network namespace while init sets up the rest. */
+        if (m->control_fd >= 0) {
+                char line[32];
+                int n = snprintf(line, sizeof line, CONTAINER_REPORT_INIT " %i\n", (int) m->init_pid);
+
+                r = loop_write(m->report_fd, line, (size_t) n);
+                if (r < 0)
+                        return monitor_fail(m, r, "report init to quiltd");
+                if (set_nonblock(m->control_fd) < 0)
+                        return monitor_fail(m, errno, "set up the control pipe");
+        }
+
         /* Exec has no use for a container that could not start: quiltd only execs in
          * RUNNING ones, which it learns from our report. */
         monitor_listen_exec(m);
         return 0;
+}
+
+/* quiltd's answer to "init <pid>": "net-ready" lets init start the command, anything else
+ * (EOF: quiltd could not set up the network, or went away) ends the container. */
+static void process_control(Monitor *m) {
+        const char *ready = CONTAINER_CONTROL_NET_READY;
+
+        for (;;) {
+                ssize_t n = read(m->control_fd, m->control_buf + m->control_len,
+                                 sizeof m->control_buf - m->control_len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n > 0) {
+                        m->control_len += (size_t) n;
+                        if (m->control_len < strlen(ready) && memcmp(m->control_buf, ready, m->control_len) == 0)
+                                continue;
+                        if (m->control_len == strlen(ready) && memcmp(m->control_buf, ready, m->control_len) == 0) {
+                                m->control_fd = safe_close(m->control_fd);
+                                if (send(m->sync_fd, INIT_MSG_NET, strlen(INIT_MSG_NET), MSG_NOSIGNAL) < 0)
+                                        (void) monitor_fail(m, errno, "tell init the network is ready");
+                                return;
+                        }
+                }
+                m->control_fd = safe_close(m->control_fd);
+                (void) monitor_fail(m, 0, n == 0 ? "quiltd did not set up the container's network"
+                                                 : "unexpected message from quiltd on the control pipe");
+                if (m->init_pid > 0 && !m->init_exited)
+                        (void) kill(m->init_pid, SIGKILL);
+                return;
+        }
 }
 
 static void handle_init_message(Monitor *m, const char *msg) {
@@ -453,6 +507,7 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                         { .fd = m->sync_fd, .events = POLLIN },
                         { .fd = m->streams[LOG_STREAM_STDOUT].fd, .events = POLLIN },
                         { .fd = m->streams[LOG_STREAM_STDERR].fd, .events = POLLIN },
+                        { .fd = m->control_fd, .events = POLLIN },
                         { .fd = deadline == 0 ? m->exec_fd : -1, .events = POLLIN },
                 };
                 int timeout = -1;
@@ -481,12 +536,14 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                 /* init's messages first: its report precedes its death. */
                 if (p[1].revents)
                         process_sync(m);
+                if (p[4].revents && m->control_fd >= 0)
+                        process_control(m);
                 for (size_t i = 0; i < _LOG_STREAM_MAX; i++)
                         if (p[2 + i].revents)
                                 (void) log_stream_process(&m->streams[i], &m->log);
                 if (p[0].revents)
                         process_signals(m);
-                if (p[4].revents)
+                if (p[5].revents)
                         monitor_accept_exec(m);
         }
 }
@@ -555,6 +612,7 @@ static void monitor_done(Monitor *m) {
         m->sync_fd = safe_close(m->sync_fd);
         m->signal_fd = safe_close(m->signal_fd);
         m->report_fd = safe_close(m->report_fd);
+        m->control_fd = safe_close(m->control_fd);
         container_exit_done(&m->exit);
         m->spec = container_spec_free(m->spec);
         m->exit_path = mfree(m->exit_path);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -18,6 +19,8 @@
 #define DEFAULT_SOCKET_GROUP "quilt"
 #define DEFAULT_STATE_DIR    "/var/lib/quilt"
 #define DEFAULT_RUNTIME_DIR  "/run/quilt"
+#define DEFAULT_BRIDGE       "quilt0"
+#define DEFAULT_SUBNET       "10.42.0.0/16"
 
 /* A token is sent in an HTTP header and a gRPC metadata value: keep it to printable ASCII
  * without spaces, and bounded, so that it can never break either framing. */
@@ -135,9 +138,12 @@ int config_new(QuiltConfig **ret) {
         c->socket_group = strdup(DEFAULT_SOCKET_GROUP);
         c->state_dir = strdup(DEFAULT_STATE_DIR);
         c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR);
+        c->bridge = strdup(DEFAULT_BRIDGE);
         c->dns_port = DEFAULT_DNS_PORT;
-        if (!c->grpc_socket || !c->http_socket || !c->socket_group || !c->state_dir || !c->runtime_dir)
+        if (!c->grpc_socket || !c->http_socket || !c->socket_group || !c->state_dir || !c->runtime_dir ||
+            !c->bridge)
                 return -ENOMEM;
+        c->subnet = (Ipv4Subnet) { .network = UINT32_C(0x0a2a0000), .prefixlen = 16 }; /* DEFAULT_SUBNET */
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -162,6 +168,7 @@ QuiltConfig *config_free(QuiltConfig *c) {
         erase_and_free(c->token);
         free(c->state_dir);
         free(c->runtime_dir);
+        free(c->bridge);
         strv_free(c->dns_upstreams);
         return mfree(c);
 }
@@ -189,13 +196,15 @@ static int config_dup(const QuiltConfig *c, QuiltConfig **ret) {
 
         n->backend = c->backend;
         n->idle_exit_usec = c->idle_exit_usec;
+        n->subnet = c->subnet;
+        n->container_api_access = c->container_api_access;
         if (strdup_or_null(c->grpc_socket, &n->grpc_socket) < 0 ||
             strdup_or_null(c->http_socket, &n->http_socket) < 0 ||
             strdup_or_null(c->socket_group, &n->socket_group) < 0 ||
             strdup_or_null(c->grpc_listen, &n->grpc_listen) < 0 ||
             strdup_or_null(c->http_listen, &n->http_listen) < 0 || strdup_or_null(c->token, &n->token) < 0 ||
             strdup_or_null(c->state_dir, &n->state_dir) < 0 ||
-            strdup_or_null(c->runtime_dir, &n->runtime_dir) < 0)
+            strdup_or_null(c->runtime_dir, &n->runtime_dir) < 0 || strdup_or_null(c->bridge, &n->bridge) < 0)
                 return -ENOMEM;
         n->dns_port = c->dns_port;
         if (c->dns_upstreams) {
@@ -474,6 +483,53 @@ static int parse_listen(ParseState *st, const char *key, const char *value, void
         return replace_string(data, value);
 }
 
+int parse_boolean(const char *s) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" },
+                                 *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_bool(ParseState *st, const char *key, const char *value, void *data) {
+        bool *b = data;
+        int r;
+
+        r = isempty(value) ? 0 : parse_boolean(value);
+        if (r < 0)
+                return parse_error(st, key, "invalid boolean '%s' (expected yes or no)", value);
+        *b = r;
+        return 0;
+}
+
+static int parse_bridge(ParseState *st, const char *key, const char *value, void *data) {
+        if (isempty(value))
+                value = DEFAULT_BRIDGE;
+        if (!ifname_is_valid(value))
+                return parse_error(st, key,
+                                   "invalid interface name '%s' (1-15 letters, digits, '_', '.' or '-')",
+                                   value);
+        return replace_string(data, value);
+}
+
+static int parse_subnet(ParseState *st, const char *key, const char *value, void *data) {
+        _cleanup_free_ char *reason = NULL;
+        Ipv4Subnet *subnet = data;
+        int r;
+
+        r = ipv4_subnet_from_string(isempty(value) ? DEFAULT_SUBNET : value, subnet, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return parse_error(st, key, "invalid subnet '%s': %s", value, reason ?: "malformed");
+        return 0;
+}
+
 static void token_reset(ParseState *st) {
         erase_and_free(st->config->token);
         st->config->token = NULL;
@@ -672,6 +728,9 @@ static const struct {
         { "API", "TokenFile", parse_token_file, offsetof(QuiltConfig, token) },
         { "Storage", "StateDirectory", parse_state_dir, offsetof(QuiltConfig, state_dir) },
         { "Storage", "RuntimeDirectory", parse_runtime_dir, offsetof(QuiltConfig, runtime_dir) },
+        { "Network", "Bridge", parse_bridge, offsetof(QuiltConfig, bridge) },
+        { "Network", "Subnet", parse_subnet, offsetof(QuiltConfig, subnet) },
+        { "Network", "ContainerAPIAccess", parse_bool, offsetof(QuiltConfig, container_api_access) },
         { "Network", "DNSPort", parse_port, offsetof(QuiltConfig, dns_port) },
         { "Network", "DNSUpstream", parse_dns_upstreams, offsetof(QuiltConfig, dns_upstreams) },
 };
@@ -882,6 +941,12 @@ int config_verify(const QuiltConfig *c, char **ret_error) {
         if (streq(c->grpc_socket, c->http_socket))
                 return set_error(ret_error, -EINVAL,
                                  "GRPCSocket= and HTTPSocket= must differ, both are '%s'", c->grpc_socket);
+
+        if (!ifname_is_valid(c->bridge))
+                return set_error(ret_error, -EINVAL, "Bridge=: invalid interface name '%s'", strempty(c->bridge));
+        if (c->subnet.prefixlen < IPV4_SUBNET_PREFIX_MIN || c->subnet.prefixlen > IPV4_SUBNET_PREFIX_MAX ||
+            (c->subnet.network & ~ipv4_subnet_netmask(&c->subnet)) != 0)
+                return set_error(ret_error, -EINVAL, "Subnet=: invalid subnet");
 
         if (!c->socket_group || !group_name_is_valid(c->socket_group))
                 return set_error(ret_error, -EINVAL, "SocketGroup=: invalid group name '%s'",

@@ -23,6 +23,12 @@
  *   RuntimeDirectory=/run/quilt
  *
  *   [Network]
+ *   Bridge=quilt0                          (the bridge containers are attached to)
+ *   Subnet=10.42.0.0/16                    (IPv4, /8 to /30; the first address is the
+ *                                           gateway, see ip-util.h)
+ *   ContainerAPIAccess=no                  (yes: containers may connect to quiltd's TCP
+ *                                           listeners on the gateway address, for nested
+ *                                           use; no: Quilt's firewall drops that)
  *   DNSPort=53                             (the DNS server's port on the bridge address)
  *   DNSUpstream=                           (where names that are not containers' go:
  *                                           "IP" or "IP:PORT", "[IPv6]:PORT", several
@@ -36,6 +42,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "ip-util.h"
 #include "macro.h"
 
 #define QUILT_CONFIG_FILE "/etc/quilt/quiltd.conf"
@@ -63,6 +70,9 @@ typedef struct QuiltConfig {
         char *state_dir;
         char *runtime_dir;
 
+        char *bridge;
+        Ipv4Subnet subnet;
+        bool container_api_access;
         uint16_t dns_port;
         char **dns_upstreams; /* NULL: the host's /etc/resolv.conf */
 } QuiltConfig;
@@ -84,6 +94,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(QuiltConfig *, config_free);
 
 const char *quilt_backend_to_string(QuiltBackend b);
 QuiltBackend quilt_backend_from_string(const char *s); /* _QUILT_BACKEND_INVALID if unknown */
+
+/* "yes", "true", "on", "1" / "no", "false", "off", "0". -EINVAL otherwise. */
+int parse_boolean(const char *s);
 
 /* "30", "30s", "500ms", "2min", "1h 30min", "0" → µs. -EINVAL when malformed, -ERANGE on overflow. */
 int parse_duration_usec(const char *s, uint64_t *ret);

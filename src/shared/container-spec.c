@@ -9,6 +9,7 @@
 
 #include "container-spec.h"
 #include "log.h"
+#include "mount-util.h"
 
 /* json_decrefp() comes with jansson (it is what json_auto_t uses). */
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -74,6 +75,54 @@ static int rlimit_from_string(const char *s) {
         return -EINVAL;
 }
 
+static const char *const mount_type_table[_CONTAINER_MOUNT_TYPE_MAX] = {
+        [CONTAINER_MOUNT_BIND] = "bind",
+        [CONTAINER_MOUNT_VOLUME] = "volume",
+        [CONTAINER_MOUNT_TMPFS] = "tmpfs",
+};
+
+const char *container_mount_type_to_string(ContainerMountType t) {
+        if (t < 0 || t >= _CONTAINER_MOUNT_TYPE_MAX)
+                return NULL;
+        return mount_type_table[t];
+}
+
+ContainerMountType container_mount_type_from_string(const char *s) {
+        for (ContainerMountType t = 0; t < _CONTAINER_MOUNT_TYPE_MAX; t++)
+                if (s && streq(s, mount_type_table[t]))
+                        return t;
+        return _CONTAINER_MOUNT_TYPE_INVALID;
+}
+
+void container_mount_done(ContainerMount *m) {
+        if (!m)
+                return;
+        free(m->source);
+        free(m->subpath);
+        free(m->target);
+        *m = (ContainerMount) {};
+}
+
+void container_mount_array_free(ContainerMount *a, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                container_mount_done(a + i);
+        free(a);
+}
+
+int container_mount_copy(const ContainerMount *from, ContainerMount *to) {
+        ContainerMount m = *from;
+
+        m.source = from->source ? strdup(from->source) : NULL;
+        m.subpath = from->subpath ? strdup(from->subpath) : NULL;
+        m.target = from->target ? strdup(from->target) : NULL;
+        if ((from->source && !m.source) || (from->subpath && !m.subpath) || (from->target && !m.target)) {
+                container_mount_done(&m);
+                return -ENOMEM;
+        }
+        *to = m;
+        return 0;
+}
+
 static const char *const log_driver_table[] = {
         [CONTAINER_LOG_FILE] = "file",
         [CONTAINER_LOG_JOURNAL] = "journal",
@@ -98,7 +147,9 @@ ContainerSpec *container_spec_free(ContainerSpec *spec) {
         free(spec->user);
         strv_free(spec->capabilities);
         free(spec->rlimits);
+        container_mount_array_free(spec->mounts, spec->n_mounts);
         free(spec->log_path);
+        strv_free(spec->etc_files);
         return mfree(spec);
 }
 
@@ -161,13 +212,45 @@ static json_t *json_rlim(uint64_t v) {
         return v == (uint64_t) RLIM_INFINITY ? json_string("infinity") : json_integer((json_int_t) v);
 }
 
+static json_t *json_string_or_null(const char *s) {
+        return s ? json_string(s) : json_null();
+}
+
+static json_t *json_mounts(const ContainerMount *mounts, size_t n) {
+        _cleanup_json_ json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                const ContainerMount *m = mounts + i;
+                const char *type = container_mount_type_to_string(m->type);
+
+                if (!type || !m->target)
+                        return NULL;
+                if (json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:s, s:b, s:b, s:I, s:i}",
+                                                       "type", type,
+                                                       "source", json_string_or_null(m->source),
+                                                       "subpath", json_string_or_null(m->subpath),
+                                                       "target", m->target,
+                                                       "readonly", m->readonly,
+                                                       "exec", m->exec,
+                                                       "size", (json_int_t) m->size,
+                                                       "mode", (int) m->mode)) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(a);
+}
+
 int container_spec_save(const ContainerSpec *spec, const char *path) {
-        _cleanup_json_ json_t *root = NULL, *namespaces = NULL, *rlimits = NULL;
+        _cleanup_json_ json_t *root = NULL, *namespaces = NULL, *rlimits = NULL, *mounts = NULL;
 
         namespaces = json_array();
         rlimits = json_array();
+        mounts = json_mounts(spec->mounts, spec->n_mounts);
         if (!namespaces || !rlimits)
                 return log_oom();
+        if (!mounts)
+                return log_error_errno(EINVAL, "Failed to build %s: a mount is incomplete.", path);
 
         for (unsigned bit = 1; bit & CONTAINER_NS_ALL; bit <<= 1)
                 if ((spec->namespaces & bit) &&
@@ -187,7 +270,7 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
         }
 
         root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:O, s:o,"
-                         " s:b, s:b, s:O, s:{s:s, s:s?, s:I}}",
+                         " s:b, s:b, s:O, s:O, s:{s:s, s:s?, s:I}}",
                          "id", spec->id,
                          "name", spec->name,
                          "run_dir", spec->run_dir,
@@ -206,6 +289,7 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
                          "no_new_privileges", spec->no_new_privileges,
                          "seccomp", spec->seccomp,
                          "rlimits", rlimits,
+                         "mounts", mounts,
                          "log",
                          "driver", log_driver_table[spec->log_driver],
                          "path", spec->log_path,
@@ -213,7 +297,62 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
         if (!root)
                 return log_error_errno(EINVAL, "Failed to build %s: a required field is missing.", path);
 
+        /* The network's fields, kept out of the big format above so that each area's fields
+         * can change on their own. */
+        {
+                json_t *files = json_object();
+
+                if (!files || json_object_set_new(root, "etc_files", files) < 0 ||
+                    json_object_set_new(root, "wait_network", json_boolean(spec->wait_network)) < 0)
+                        return log_oom();
+                for (char **f = spec->etc_files; f && f[0] && f[1]; f += 2) {
+                        if (!container_etc_file_is_valid(f[0]))
+                                return log_error_errno(EINVAL, "Unknown /etc file \"%s\".", f[0]);
+                        if (json_object_set_new(files, f[0], json_string(f[1])) < 0)
+                                return log_oom();
+                }
+        }
+
         return json_save_atomic(root, path);
+}
+
+bool container_etc_file_is_valid(const char *name) {
+        return streq_ptr(name, "hostname") || streq_ptr(name, "hosts") || streq_ptr(name, "resolv.conf");
+}
+
+/* Takes the network's fields out of root (so that the strict unpack of the rest does not
+ * see them) into spec. Both are optional: a config.json without them has no network. */
+static int load_network(const char *path, json_t *root, ContainerSpec *spec) {
+        json_t *wait = json_object_get(root, "wait_network"), *files = json_object_get(root, "etc_files");
+        const char *name;
+        size_t n = 0;
+        json_t *v;
+
+        if (wait) {
+                if (!json_is_boolean(wait))
+                        return log_error_errno(EINVAL, "%s: \"wait_network\" must be a boolean.", path);
+                spec->wait_network = json_is_true(wait);
+        }
+        if (files) {
+                if (!json_is_object(files))
+                        return log_error_errno(EINVAL, "%s: \"etc_files\" must be an object.", path);
+                spec->etc_files = calloc(2 * json_object_size(files) + 1, sizeof(char *));
+                if (!spec->etc_files)
+                        return log_oom();
+                json_object_foreach(files, name, v) {
+                        if (!container_etc_file_is_valid(name))
+                                return log_error_errno(EINVAL, "%s: unknown /etc file \"%s\".", path, name);
+                        if (!json_is_string(v))
+                                return log_error_errno(EINVAL, "%s: \"etc_files\".\"%s\" must be a string.", path,
+                                                       name);
+                        if (!(spec->etc_files[n++] = strdup(name)) ||
+                            !(spec->etc_files[n++] = strdup(json_string_value(v))))
+                                return log_oom();
+                }
+        }
+        (void) json_object_del(root, "wait_network");
+        (void) json_object_del(root, "etc_files");
+        return 0;
 }
 
 static int load_strv(const char *path, const char *key, json_t *a, char ***ret) {
@@ -290,6 +429,70 @@ static int load_rlimits(const char *path, json_t *a, ContainerSpec *spec) {
         return 0;
 }
 
+static int load_optional_string(const char *path, const char *key, json_t *v, char **ret) {
+        *ret = NULL;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return log_error_errno(EINVAL, "%s: \"%s\" must be a string or null.", path, key);
+        *ret = strdup(json_string_value(v));
+        return *ret ? 0 : log_oom();
+}
+
+static int load_mounts(const char *path, json_t *a, ContainerSpec *spec) {
+        size_t i;
+        json_t *v;
+
+        if (!json_is_array(a))
+                return log_error_errno(EINVAL, "%s: \"mounts\" must be an array.", path);
+
+        spec->mounts = calloc(json_array_size(a) ?: 1, sizeof(ContainerMount));
+        if (!spec->mounts)
+                return log_oom();
+
+        json_array_foreach(a, i, v) {
+                ContainerMount *m = &spec->mounts[i];
+                json_t *source = NULL, *subpath = NULL;
+                const char *type, *target;
+                json_int_t size = 0;
+                int readonly = 0, exec = 0, mode = 0;
+                json_error_t err;
+                int r;
+
+                if (json_unpack_ex(v, &err, JSON_STRICT, "{s:s, s?o, s?o, s:s, s?b, s?b, s?I, s?i}",
+                                   "type", &type,
+                                   "source", &source,
+                                   "subpath", &subpath,
+                                   "target", &target,
+                                   "readonly", &readonly,
+                                   "exec", &exec,
+                                   "size", &size,
+                                   "mode", &mode) < 0)
+                        return log_error_errno(EINVAL, "%s: \"mounts\"[%zu]: %s", path, i, err.text);
+
+                spec->n_mounts++;
+                m->type = container_mount_type_from_string(type);
+                if (m->type < 0)
+                        return log_error_errno(EINVAL, "%s: unknown mount type \"%s\".", path, type);
+                if (size < 0 || mode < 0 || mode > 07777)
+                        return log_error_errno(EINVAL, "%s: \"mounts\"[%zu]: size or mode out of range.", path, i);
+                m->readonly = readonly;
+                m->exec = exec;
+                m->size = (uint64_t) size;
+                m->mode = (mode_t) mode;
+                m->target = strdup(target);
+                if (!m->target)
+                        return log_oom();
+                r = load_optional_string(path, "source", source, &m->source);
+                if (r < 0)
+                        return r;
+                r = load_optional_string(path, "subpath", subpath, &m->subpath);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int dup_string(const char *s, char **ret) {
         if (!s) {
                 *ret = NULL;
@@ -302,6 +505,7 @@ static int dup_string(const char *s, char **ret) {
 static bool path_is_absolute(const char *p) {
         return p && p[0] == '/';
 }
+
 
 static int validate_spec(const char *path, const ContainerSpec *spec) {
         const struct {
@@ -336,8 +540,30 @@ static int validate_spec(const char *path, const ContainerSpec *spec) {
                         return log_error_errno(EINVAL, "%s: \"%s\" is not a capability name.", path, *c);
         if (spec->user && isempty(spec->user))
                 return log_error_errno(EINVAL, "%s: \"user\" is empty.", path);
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                const ContainerMount *m = spec->mounts + i;
+
+                if (!path_is_absolute(m->target) || path_has_dotdot(m->target))
+                        return log_error_errno(EINVAL, "%s: mount target \"%s\" must be an absolute path without \"..\".",
+                                               path, m->target);
+                if (m->type == CONTAINER_MOUNT_TMPFS ? m->source != NULL : !path_is_absolute(m->source))
+                        return log_error_errno(EINVAL, "%s: mount %s: a %s mount %s.", path, m->target,
+                                               container_mount_type_to_string(m->type),
+                                               m->type == CONTAINER_MOUNT_TMPFS ? "has no source"
+                                                                                : "needs an absolute source");
+                if (m->source && path_has_dotdot(m->source))
+                        return log_error_errno(EINVAL, "%s: mount source \"%s\" contains \"..\".", path, m->source);
+                if (m->subpath && (m->type != CONTAINER_MOUNT_VOLUME || m->subpath[0] == '/' ||
+                                   path_has_dotdot(m->subpath)))
+                        return log_error_errno(EINVAL, "%s: mount %s: a subpath is relative and for volumes only.",
+                                               path, m->target);
+                if (m->type == CONTAINER_MOUNT_TMPFS && m->size == 0)
+                        return log_error_errno(EINVAL, "%s: mount %s: a tmpfs needs a size.", path, m->target);
+        }
         if (spec->log_driver == CONTAINER_LOG_FILE && !path_is_absolute(spec->log_path))
                 return log_error_errno(EINVAL, "%s: the file log driver needs an absolute \"log\".\"path\".", path);
+        if (spec->wait_network && !(spec->namespaces & CONTAINER_NS_NET))
+                return log_error_errno(EINVAL, "%s: \"wait_network\" needs the network namespace.", path);
         return 0;
 }
 
@@ -345,7 +571,7 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
         _cleanup_json_ json_t *root = NULL;
         const char *id, *name, *run_dir, *state_dir, *leaf, *lower, *upper, *work, *target, *wd, *driver;
-        json_t *argv, *env, *user = NULL, *namespaces, *caps, *rlimits = NULL, *log_path = NULL;
+        json_t *argv, *env, *user = NULL, *namespaces, *caps, *rlimits = NULL, *mounts = NULL, *log_path = NULL;
         json_int_t max_bytes = 0;
         int nnp, seccomp;
         json_error_t err;
@@ -362,9 +588,18 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                 return log_error_errno(EINVAL, "%s:%d: %s", path, err.line, err.text);
         }
 
+        spec = calloc(1, sizeof(ContainerSpec));
+        if (!spec)
+                return log_oom();
+        if (!json_is_object(root))
+                return log_error_errno(EINVAL, "%s: not a JSON object.", path);
+        r = load_network(path, root, spec);
+        if (r < 0)
+                return r;
+
         if (json_unpack_ex(root, &err, JSON_STRICT,
                            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s?o, s:o, s:o,"
-                           " s:b, s:b, s?o, s:{s:s, s?o, s?I}}",
+                           " s:b, s:b, s?o, s?o, s:{s:s, s?o, s?I}}",
                            "id", &id,
                            "name", &name,
                            "run_dir", &run_dir,
@@ -383,15 +618,12 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                            "no_new_privileges", &nnp,
                            "seccomp", &seccomp,
                            "rlimits", &rlimits,
+                           "mounts", &mounts,
                            "log",
                            "driver", &driver,
                            "path", &log_path,
                            "max_bytes", &max_bytes) < 0)
                 return log_error_errno(EINVAL, "%s: %s", path, err.text);
-
-        spec = calloc(1, sizeof(ContainerSpec));
-        if (!spec)
-                return log_oom();
 
         if (dup_string(id, &spec->id) < 0 || dup_string(name, &spec->name) < 0 ||
             dup_string(run_dir, &spec->run_dir) < 0 || dup_string(state_dir, &spec->state_dir) < 0 ||
@@ -440,6 +672,12 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
 
         if (rlimits) {
                 r = load_rlimits(path, rlimits, spec);
+                if (r < 0)
+                        return r;
+        }
+
+        if (mounts) {
+                r = load_mounts(path, mounts, spec);
                 if (r < 0)
                         return r;
         }

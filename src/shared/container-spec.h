@@ -27,13 +27,28 @@
  *   fd 3   control pipe, read end. quiltd writes "go\n" once the monitor's pid is in the
  *          container's cgroup (cgroupfs dir written, or the systemd scope's job done).
  *          EOF before "go" means quiltd gave up: the monitor exits 1 and starts nothing.
- *   fd 4   report pipe, write end. The monitor writes exactly one line and closes it:
+ *          With wait_network, quiltd later writes "net-ready\n" (see below); EOF instead
+ *          means the network could not be set up: the monitor kills init and reports
+ *          "failed".
+ *   fd 4   report pipe, write end. The monitor writes one final line and closes it:
  *            "running <init-pid>\n"   the user's command has been exec()ed (or, with an
  *                                     empty argv, init is up and waiting)
  *            "failed <message>\n"     setup failed; nothing runs; exit.json says why too
+ *          With wait_network, "init <init-pid>\n" comes first (see below).
  *          quiltd may have gone away by then: the monitor ignores EPIPE. A config.json
  *          that does not load is reported at once, without waiting for "go".
  *          The monitor exits 0 once exit.json is written (also after "failed").
+ *
+ * The network handshake (wait_network: a private network namespace that quiltd wires to
+ * the bridge). Only quiltd can create the veth pair and give it its address, and only once
+ * the namespace exists; the command must not start before that:
+ *   monitor → quiltd  "init <pid>\n" on fd 4   init exists (in its namespaces, in payload/)
+ *   quiltd            creates the veth pair, moves one end into init's network namespace as
+ *                     eth0 with its address, lo up, default route (net/network.c)
+ *   quiltd → monitor  "net-ready\n" on fd 3, then closes fd 3
+ *   monitor → init    "net" on init's socket (init.h); init sets up the rest of the
+ *                     container meanwhile and waits for it only before exec()ing the command
+ * Without wait_network fd 3 carries only "go" and fd 4 only the final line.
  *
  * The monitor then holds the container's stdout/stderr, writes the log, reaps init (it is
  * a child subreaper), and when init has exited kills what is left in the payload cgroup,
@@ -41,6 +56,7 @@
  * pidfd of the monitor (also after a restart: the monitor's pid and start time are in
  * SQLite) and reads exit.json. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,6 +65,9 @@
 
 #define CONTAINER_REPORT_RUNNING "running"
 #define CONTAINER_REPORT_FAILED "failed"
+#define CONTAINER_REPORT_INIT "init"
+#define CONTAINER_CONTROL_GO "go\n"
+#define CONTAINER_CONTROL_NET_READY "net-ready\n"
 
 typedef enum ContainerNamespace {
         CONTAINER_NS_PID = 1 << 0,
@@ -69,6 +88,40 @@ typedef struct ContainerRlimit {
         uint64_t soft;
         uint64_t hard;
 } ContainerRlimit;
+
+/* A mount of the container (besides its root, /proc, /sys and /dev), applied by init in
+ * the order given, each one after its parent directories (quiltd sorts them). init opens
+ * sources on the host side before pivot_root, without following symbolic links (bind) or
+ * resolving them inside the volume (subpath), and attaches them onto the target resolved
+ * inside the container's root after it, so that no symbolic link can lead out of either.
+ * Bind and volume mounts are nosuid and nodev; tmpfs mounts also noexec unless exec. */
+typedef enum ContainerMountType {
+        CONTAINER_MOUNT_BIND,
+        CONTAINER_MOUNT_VOLUME,
+        CONTAINER_MOUNT_TMPFS,
+        _CONTAINER_MOUNT_TYPE_MAX,
+        _CONTAINER_MOUNT_TYPE_INVALID = -EINVAL,
+} ContainerMountType;
+
+const char *container_mount_type_to_string(ContainerMountType t); /* "bind", "volume", "tmpfs" */
+ContainerMountType container_mount_type_from_string(const char *s);
+
+typedef struct ContainerMount {
+        ContainerMountType type;
+        /* BIND: the canonical host path (no symbolic links, no ".."). VOLUME: in config.json
+         * the volume's data directory, in the database the volume's name. TMPFS: NULL. */
+        char *source;
+        char *subpath;     /* VOLUME: a relative path inside the volume, or NULL */
+        char *target;      /* absolute, simplified, inside the container */
+        bool readonly;
+        bool exec;         /* TMPFS: allow executing files */
+        uint64_t size;     /* TMPFS: bytes */
+        mode_t mode;       /* TMPFS: of its root directory */
+} ContainerMount;
+
+void container_mount_done(ContainerMount *m);
+void container_mount_array_free(ContainerMount *a, size_t n);
+int container_mount_copy(const ContainerMount *from, ContainerMount *to);
 
 typedef enum ContainerLogDriver {
         CONTAINER_LOG_FILE,    /* <state_dir>/container.log, "<usec> <stdout|stderr> <line>\n" */
@@ -105,10 +158,22 @@ typedef struct ContainerSpec {
         ContainerRlimit *rlimits;
         size_t n_rlimits;
 
+        ContainerMount *mounts;
+        size_t n_mounts;
+
         ContainerLogDriver log_driver;
         char *log_path;       /* CONTAINER_LOG_FILE */
         uint64_t log_max_bytes; /* rotated to <log_path>.1 beyond this */
+
+        bool wait_network;    /* the network handshake above (needs CONTAINER_NS_NET) */
+        /* Files init writes into the container's /etc after pivot_root, replacing what the
+         * image has there (a symlink is replaced, not followed): name, content, name,
+         * content, ..., NULL. Names: "hostname", "hosts", "resolv.conf". */
+        char **etc_files;
 } ContainerSpec;
+
+/* Whether name may appear in etc_files. */
+bool container_etc_file_is_valid(const char *name);
 
 ContainerSpec *container_spec_free(ContainerSpec *spec);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ContainerSpec *, container_spec_free);

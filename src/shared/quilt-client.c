@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -35,7 +36,9 @@ struct QuiltClient {
         char *target;
         char *authorization; /* "Bearer <token>", or NULL */
 
-        /* Registered lazily, per method of the service; grpc keeps pointers to the paths. */
+        /* Registered lazily, per method of the service; grpc keeps pointers to the paths.
+         * The mutex lets threads make calls on one client (quilt run's signal forwarder). */
+        pthread_mutex_t mutex;
         void **registered;
         char **paths;
         size_t n_methods;
@@ -219,6 +222,7 @@ int quilt_client_new_for_service(const char *host, const char *token, const Prot
         if (!c)
                 return log_oom();
         c->service = service;
+        pthread_mutex_init(&c->mutex, NULL);
         c->n_methods = service->n_methods;
         c->registered = calloc(c->n_methods, sizeof(void *));
         c->paths = calloc(c->n_methods, sizeof(char *));
@@ -272,6 +276,7 @@ QuiltClient *quilt_client_free(QuiltClient *c) {
         free(c->registered);
         free(c->target);
         free(c->authorization);
+        pthread_mutex_destroy(&c->mutex);
         return mfree(c);
 }
 
@@ -290,18 +295,23 @@ static int client_method(QuiltClient *c, const char *method, const ProtobufCMeth
                 return log_error_errno(EINVAL, "Unknown RPC '%s'.", method);
         index = md - c->service->methods;
 
+        pthread_mutex_lock(&c->mutex);
         if (!c->registered[index]) {
                 if (asprintf(&c->paths[index], "/%s/%s", c->service->name, md->name) < 0) {
                         c->paths[index] = NULL;
+                        pthread_mutex_unlock(&c->mutex);
                         return log_oom();
                 }
                 c->registered[index] = grpc_channel_register_call(c->channel, c->paths[index], NULL, NULL);
-                if (!c->registered[index])
+                if (!c->registered[index]) {
+                        pthread_mutex_unlock(&c->mutex);
                         return log_error_errno(ENOMEM, "Failed to register RPC %s.", method);
+                }
         }
+        *ret_registered = c->registered[index];
+        pthread_mutex_unlock(&c->mutex);
 
         *ret_md = md;
-        *ret_registered = c->registered[index];
         return 0;
 }
 

@@ -14,7 +14,9 @@
 
 typedef struct QuiltClient QuiltClient;
 
-/* host: "unix:/path" or "tcp:HOST:PORT" (plain "HOST:PORT" is accepted too); NULL means
+/* Calls (unary or streams) may be made from several threads at once on one client.
+ *
+ * host: "unix:/path" or "tcp:HOST:PORT" (plain "HOST:PORT" is accepted too); NULL means
  * $QUILT_HOST, else QUILT_DEFAULT_HOST. token: sent as "authorization: Bearer <token>";
  * NULL means $QUILT_TOKEN (may be unset). -EINVAL for a malformed host. */
 int quilt_client_new(const char *host, const char *token, QuiltClient **ret);
@@ -79,3 +81,6 @@ void quilt_client_stream_status(QuiltStream *s, QuiltStatusCode *ret_code, const
 
 /* Cancels the call if it has not ended, and frees the stream. */
 QuiltStream *quilt_client_stream_free(QuiltStream *s);
+static inline void quilt_client_stream_freep(QuiltStream **s) {
+        quilt_client_stream_free(*s);
+}

@@ -73,6 +73,8 @@ QuiltStatusCode quilt_status_code_from_errno(int error) {
         case ENAMETOOLONG:
         case EDOM:
         case ERANGE:
+        case ELOOP:
+        case EXDEV:
                 return QUILT_STATUS_INVALID_ARGUMENT;
         case EPERM:
         case EACCES:
@@ -80,8 +82,13 @@ QuiltStatusCode quilt_status_code_from_errno(int error) {
         case EBUSY:
         case ENOTEMPTY:
         case ESTALE:
+        case EISDIR:  /* the file is of the wrong kind for the operation */
+        case ENOTDIR:
+        case EROFS:
                 return QUILT_STATUS_FAILED_PRECONDITION;
         case ENOSPC:
+        case EDQUOT:
+        case EFBIG:
         case EMFILE:
         case ENFILE:
         case EAGAIN:

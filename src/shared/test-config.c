@@ -86,6 +86,10 @@ static void test_defaults(void) {
         ok(!c->token, "default no token");
         is_str(c->state_dir, "/var/lib/quilt", "default StateDirectory=");
         is_str(c->runtime_dir, "/run/quilt", "default RuntimeDirectory=");
+        is_str(c->bridge, "quilt0", "default Bridge=");
+        is_int(c->subnet.network, 0x0a2a0000, "default Subnet= network 10.42.0.0");
+        is_int(c->subnet.prefixlen, 16, "default Subnet= /16");
+        ok(!c->container_api_access, "default ContainerAPIAccess=no");
         is_int(c->dns_port, 53, "default DNSPort=53");
         ok(!c->dns_upstreams, "default DNSUpstream= none (the host's resolv.conf)");
         is_int(config_verify(c, &error), 0, "defaults verify");
@@ -696,6 +700,73 @@ static void test_verify(void) {
         ok(config_free(NULL) == NULL, "config_free(NULL)");
 }
 
+static void test_network_subnet(void) {
+        _cleanup_(config_freep) QuiltConfig *c = NULL;
+        _cleanup_free_ char *error = NULL;
+        char buf[IPV4_SUBNET_STRING_MAX];
+
+        is_int(load("[Network]\nBridge=qbr7\nSubnet=192.168.77.0/29\nContainerAPIAccess=yes\n", &c, &error, NULL),
+               0, "a [Network] section loads");
+        is_str(c->bridge, "qbr7", "Bridge=qbr7");
+        is_str(ipv4_subnet_to_string(&c->subnet, buf), "192.168.77.0/29", "Subnet=192.168.77.0/29");
+        ok(c->container_api_access, "ContainerAPIAccess=yes");
+        is_int(config_verify(c, &error), 0, "a /29 verifies");
+        c = config_free(c);
+
+        check_error("[Network]\nSubnet=10.42.0.1/16\n", 2,
+                    "Subnet: invalid subnet '10.42.0.1/16': host bits are set (did you mean 10.42.0.0/16?)",
+                    "Subnet= with host bits names the subnet that was meant");
+        check_error("[Network]\nSubnet=10.42.0.0\n", 2, "Subnet: invalid subnet '10.42.0.0': expected ADDRESS/PREFIX",
+                    "Subnet= without a prefix");
+        check_error("[Network]\nSubnet=10.42.0.0/31\n", 2,
+                    "Subnet: invalid subnet '10.42.0.0/31': the prefix length must be between /8 and /30",
+                    "Subnet= /31 has no room");
+        check_error("[Network]\nSubnet=10.0.0.0/4\n", 2, "Subnet: invalid subnet '10.0.0.0/4': the prefix length",
+                    "Subnet= /4 is too big");
+        check_error("[Network]\nSubnet=fd00::/64\n", 2, "Subnet: invalid subnet 'fd00::/64': not an IPv4 address",
+                    "Subnet= IPv6");
+        check_error("[Network]\nSubnet=10.42.0.0/1x\n", 2, "Subnet: invalid subnet '10.42.0.0/1x': the prefix length must be a number",
+                    "Subnet= bad prefix");
+        check_error("[Network]\nSubnet=300.1.2.0/24\n", 2, "Subnet: invalid subnet '300.1.2.0/24'",
+                    "Subnet= bad address");
+        check_error("[Network]\nBridge=this-name-is-too-long\n", 2, "Bridge: invalid interface name",
+                    "Bridge= too long");
+        check_error("[Network]\nBridge=a/b\n", 2, "Bridge: invalid interface name 'a/b'", "Bridge= with '/'");
+        check_error("[Network]\nContainerAPIAccess=maybe\n", 2,
+                    "ContainerAPIAccess: invalid boolean 'maybe'", "ContainerAPIAccess= not a boolean");
+
+        is_int(parse_boolean("On"), 1, "parse_boolean On");
+        is_int(parse_boolean("0"), 0, "parse_boolean 0");
+        is_int(parse_boolean(""), -EINVAL, "parse_boolean empty");
+}
+
+static void test_ip_util(void) {
+        Ipv4Subnet s;
+        _cleanup_free_ char *reason = NULL;
+        char buf[INET_ADDRSTRLEN];
+        uint32_t a;
+
+        is_int(ipv4_subnet_from_string("10.42.0.0/16", &s, &reason), 0, "10.42.0.0/16 parses");
+        is_str(ipv4_to_string(ipv4_subnet_gateway(&s), buf), "10.42.0.1", "gateway of /16");
+        is_str(ipv4_to_string(ipv4_subnet_pool_first(&s), buf), "10.42.0.2", "first pool address of /16");
+        is_str(ipv4_to_string(ipv4_subnet_pool_last(&s), buf), "10.42.255.254", "last pool address of /16");
+        is_str(ipv4_to_string(ipv4_subnet_broadcast(&s), buf), "10.42.255.255", "broadcast of /16");
+        is_str(ipv4_to_string(ipv4_subnet_netmask(&s), buf), "255.255.0.0", "netmask of /16");
+        is_int(ipv4_subnet_from_string("10.9.8.0/29", &s, &reason), 0, "10.9.8.0/29 parses");
+        is_int(ipv4_subnet_pool_last(&s) - ipv4_subnet_pool_first(&s) + 1, 5, "a /29 holds 5 containers");
+        is_int(ipv4_from_string("10.9.8.6", &a), 0, "10.9.8.6 parses");
+        ok(ipv4_subnet_pool_contains(&s, a), "10.9.8.6 is in the /29 pool");
+        is_int(ipv4_from_string("10.9.8.7", &a), 0, "10.9.8.7 parses");
+        ok(!ipv4_subnet_pool_contains(&s, a), "the broadcast address is not in the pool");
+        is_int(ipv4_from_string("10.9.8.1", &a), 0, "10.9.8.1 parses");
+        ok(!ipv4_subnet_pool_contains(&s, a), "the gateway is not in the pool");
+        is_int(ipv4_from_string("10.9.8", &a), -EINVAL, "a short address is refused");
+        ok(ifname_is_valid("quilt0") && ifname_is_valid("vq0123456789ab"), "valid interface names");
+        ok(!ifname_is_valid("") && !ifname_is_valid("0123456789abcdef") && !ifname_is_valid("a b") &&
+                   !ifname_is_valid("..") && !ifname_is_valid("eth0:1"),
+           "invalid interface names");
+}
+
 int main(void) {
         /* Make the modes the test asks for the modes the files get. */
         umask(0);
@@ -712,5 +783,7 @@ int main(void) {
         test_missing_files();
         test_tokens();
         test_verify();
+        test_network_subnet();
+        test_ip_util();
         return tap_finish();
 }

@@ -78,6 +78,18 @@ static ContainerSpec *sample_spec(void) {
         if (!s->rlimits)
                 abort();
         memcpy(s->rlimits, rlimits, sizeof rlimits);
+
+        s->mounts = calloc(3, sizeof(ContainerMount));
+        if (!s->mounts)
+                abort();
+        s->mounts[0] = (ContainerMount) { .type = CONTAINER_MOUNT_BIND, .source = strdup("/srv/data"),
+                                          .target = strdup("/data"), .readonly = true };
+        s->mounts[1] = (ContainerMount) { .type = CONTAINER_MOUNT_VOLUME,
+                                          .source = strdup("/var/lib/quilt/volumes/v/_data"),
+                                          .subpath = strdup("sub/dir"), .target = strdup("/v") };
+        s->mounts[2] = (ContainerMount) { .type = CONTAINER_MOUNT_TMPFS, .target = strdup("/scratch"),
+                                          .size = 10 << 20, .mode = 01777, .exec = true };
+        s->n_mounts = 3;
         return s;
 }
 
@@ -126,9 +138,41 @@ static void test_spec_round_trip(void) {
                    l->rlimits[0].hard == 4096,
            "RLIMIT_NOFILE values");
         ok(l->n_rlimits == 2 && l->rlimits[1].hard == (uint64_t) RLIM_INFINITY, "infinity survives");
+        is_int(l->n_mounts, 3, "three mounts");
+        if (l->n_mounts == 3) {
+                ok(l->mounts[0].type == CONTAINER_MOUNT_BIND && streq(l->mounts[0].source, "/srv/data") &&
+                           streq(l->mounts[0].target, "/data") && l->mounts[0].readonly && !l->mounts[0].subpath,
+                   "bind mount round-trips");
+                ok(l->mounts[1].type == CONTAINER_MOUNT_VOLUME && streq(l->mounts[1].subpath, "sub/dir") &&
+                           !l->mounts[1].readonly,
+                   "volume mount with subpath round-trips");
+                ok(l->mounts[2].type == CONTAINER_MOUNT_TMPFS && !l->mounts[2].source &&
+                           l->mounts[2].size == 10 << 20 && l->mounts[2].mode == 01777 && l->mounts[2].exec,
+                   "tmpfs size, mode and exec round-trip");
+        }
         is_int(l->log_driver, CONTAINER_LOG_FILE, "log driver");
         is_str(l->log_path, s->log_path, "log path");
         is_int(l->log_max_bytes, s->log_max_bytes, "log max bytes");
+
+        ok(!l->wait_network && l->etc_files && !l->etc_files[0], "no network by default");
+
+        /* The network's fields */
+        s->wait_network = true;
+        s->etc_files = calloc(5, sizeof(char *));
+        if (!s->etc_files)
+                abort();
+        s->etc_files[0] = strdup("hosts");
+        s->etc_files[1] = strdup("127.0.0.1\tlocalhost\n10.42.0.2\tbox\n");
+        s->etc_files[2] = strdup("resolv.conf");
+        s->etc_files[3] = strdup("nameserver 10.42.0.1\n");
+        l = container_spec_free(l);
+        is_int(container_spec_save(s, path), 0, "save spec with a network");
+        is_int(container_spec_load(path, &l), 0, "load spec with a network");
+        ok(l && l->wait_network, "wait_network");
+        ok(l && l->etc_files && strv_equal(l->etc_files, s->etc_files), "etc_files round-trip");
+        s->etc_files[2][0] = 'X';
+        is_int(container_spec_save(s, path), -EINVAL, "an /etc file that is not allowed is refused");
+        s->etc_files[2][0] = 'r';
 
         /* Saving over an existing file replaces it. */
         free(s->user);
@@ -201,6 +245,16 @@ static void test_spec_malformed(void) {
         is_int(load_variant("\"driver\":\"journal\"", "\"driver\":\"file\",\"path\":\"/x.log\",\"max_bytes\":-1"),
                -EINVAL, "negative max_bytes");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"surprise\":1"), -EINVAL, "unknown key");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"passwd\":\"x\"}"), -EINVAL,
+               "an /etc file that is not allowed");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"../hosts\":\"x\"}"), -EINVAL,
+               "an /etc file name with a path");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"etc_files\":{\"hosts\":1}"), -EINVAL,
+               "an /etc file that is not a string");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"wait_network\":true"), -EINVAL,
+               "wait_network without the network namespace");
+        is_int(load_variant("[\"pid\"]", "[\"pid\",\"network\"],\"wait_network\":true,\"etc_files\":{}"), 0,
+               "wait_network with the network namespace");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"seccomp\":true"), -EINVAL, "duplicate key");
         is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"user\":5"), -EINVAL, "user of the wrong type");
         is_int(load_variant("\"seccomp\":false",
@@ -212,6 +266,29 @@ static void test_spec_malformed(void) {
         is_int(load_variant("\"seccomp\":false",
                             "\"seccomp\":false,\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":\"unlimited\"}]"),
                0, "\"unlimited\" rlimit");
+
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"mounts\":[{\"type\":\"tmpfs\",\"target\":\"/t\","
+                                                 "\"size\":1048576}]"),
+               0, "a tmpfs mount");
+        is_int(load_variant("\"seccomp\":false", "\"seccomp\":false,\"mounts\":[{\"type\":\"nfs\",\"target\":\"/t\"}]"),
+               -EINVAL, "unknown mount type");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"source\":\"/a\",\"target\":\"t\"}]"),
+               -EINVAL, "relative mount target");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"source\":\"/a\",\"target\":\"/t/../x\"}]"),
+               -EINVAL, "mount target with ..");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"bind\",\"target\":\"/t\"}]"),
+               -EINVAL, "bind mount without a source");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"volume\",\"source\":\"/v\",\"subpath\":\"../x\","
+                            "\"target\":\"/t\"}]"),
+               -EINVAL, "volume subpath with ..");
+        is_int(load_variant("\"seccomp\":false",
+                            "\"seccomp\":false,\"mounts\":[{\"type\":\"tmpfs\",\"source\":\"/x\",\"target\":\"/t\","
+                            "\"size\":1}]"),
+               -EINVAL, "tmpfs with a source");
 }
 
 static void test_exit_round_trip(void) {

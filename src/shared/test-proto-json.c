@@ -277,7 +277,7 @@ static const char create_request_json[] =
         "             {\"source\": \"\", \"target\": \"/scratch\", \"type\": \"TMPFS\", \"readonly\": false,"
         "              \"options\": {\"size\": \"64m\", \"mode\": \"1777\"}}],"
         " \"pids_limit\": 0, \"auto_remove\": false, \"labels\": {}, \"user\": \"\","
-        " \"host_namespaces\": []}";
+        " \"host_namespaces\": [], \"network\": \"\", \"volumes\": []}";
 
 static void test_create_request(void) {
         _cleanup_proto_ Quilt__CreateContainerRequest *r = NULL, *c = NULL;
@@ -349,7 +349,7 @@ static void test_defaults_and_null(void) {
                            " \"enable_uts_namespace\": false, \"enable_ipc_namespace\": false,"
                            " \"enable_network_namespace\": false, \"name\": \"\", \"async_mode\": false,"
                            " \"mounts\": [], \"pids_limit\": 0, \"auto_remove\": false, \"labels\": {},"
-                           " \"user\": \"\", \"host_namespaces\": []}",
+                           " \"user\": \"\", \"host_namespaces\": [], \"network\": \"\", \"volumes\": []}",
                            "every field is emitted, defaults included");
         }
 

@@ -43,7 +43,9 @@
  *
  * A suspended connection is not polled by MHD, so a client that goes away would not be
  * noticed; while a call is in flight we watch the connection's socket for EPOLLRDHUP
- * ourselves and cancel the call (on_cancel) when the peer hangs up. */
+ * ourselves and cancel the call (on_cancel) when the peer hangs up. EPOLLRDHUP is also
+ * what a client that only shut down its sending side looks like; HTTP/1.1 clients do not
+ * do that while they wait for a response, so it is taken as the client going away. */
 
 #define BODY_MAX               (16U * 1024U * 1024U)
 #define CONNECTION_TIMEOUT_SEC 60U
@@ -63,7 +65,7 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[4];
+        RouteQuery query[5];
         const char *defaults; /* JSON object */
         /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
          * with a message for the client. */
@@ -90,15 +92,29 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
         { "POST", "/containers/:container_id/exec/stream", "ExecContainerStream", {}, NULL, exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
+        { "GET", "/containers/:container_id/files", "ReadFile",
+          { { "path", "path" }, { "offset", "offset" }, { "length", "length" } } },
+        { "PUT", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "POST", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
+        { "GET", "/containers/:container_id/files/list", "ListFiles",
+          { { "path", "path" }, { "recursive", "recursive" }, { "follow_symlinks", "follow_symlinks" },
+            { "max_entries", "max_entries" }, { "skip", "skip" } } },
         { "POST", "/volumes", "CreateVolume" },
         { "GET", "/volumes", "ListVolumes" },
         { "GET", "/volumes/:name", "InspectVolume" },
+        { "GET", "/volumes/:name/inspect", "InspectVolume" },
+        { "POST", "/volumes/prune", "PruneVolumes" },
         { "DELETE", "/volumes/:name", "RemoveVolume", { { "force", "force" } } },
         { "GET", "/images", "ListImages" },
         { "POST", "/images", "ImportImage" },
         { "DELETE", "/images/:name", "RemoveImage" },
         { "GET", "/network/allocations", "ListNetworkAllocations" },
+        { "GET", "/containers/:container_id/network", "GetContainerNetwork" },
+        { "POST", "/admin/network/cleanup", "ComprehensiveNetworkCleanup" },
         { "GET", "/dns/entries", "ListDnsEntries" },
+        /* streams/events: NDJSON */
+        { "GET", "/events", "StreamEvents",
+          { { "since", "since" }, { "type", "event_types" }, { "container", "container_ids" }, { "until_now", "until_now" } } },
 };
 /* clang-format on */
 
@@ -725,6 +741,34 @@ static int request_json_set(HttpRequest *req, json_t *j, const char *field, size
         lower_camel_case(name, camel, sizeof(camel));
         if (!overwrite && (json_object_get(j, name) || json_object_get(j, camel)))
                 return 0;
+
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                /* "?type=died,stopped": a list of strings. */
+                if (f->type != PROTOBUF_C_TYPE_STRING) {
+                        log_error("BUG: route %s maps a URL parameter onto repeated non-string field '%s'.",
+                                  req->route->pattern, name);
+                        return -EINVAL;
+                }
+                v = json_array();
+                if (!v)
+                        return -ENOMEM;
+                for (const char *p = value; *p;) {
+                        size_t n = strcspn(p, ",");
+                        _cleanup_free_ char *item = strndup(p, n);
+
+                        if (!item || json_array_append_new(v, json_string(item)) < 0) {
+                                json_decref(v);
+                                request_set_errorf(req, MHD_HTTP_BAD_REQUEST, QUILT_STATUS_INVALID_ARGUMENT,
+                                                   "%s: invalid value in URL", name);
+                                return -EINVAL;
+                        }
+                        p += n;
+                        if (*p == ',')
+                                p++;
+                }
+                (void) json_object_del(j, camel);
+                return json_object_set_new(j, name, v) < 0 ? -ENOMEM : 0;
+        }
 
         switch (f->type) {
         case PROTOBUF_C_TYPE_BOOL:

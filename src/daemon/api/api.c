@@ -28,6 +28,19 @@ static const ApiHandlerEntry handlers[] = {
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },
+        { "CreateVolume", api_create_volume },
+        { "RemoveVolume", api_remove_volume },
+        { "ListVolumes", api_list_volumes },
+        { "InspectVolume", api_inspect_volume },
+        { "PruneVolumes", api_prune_volumes },
+        { "ReadFile", api_read_file },
+        { "WriteFile", api_write_file },
+        { "ListFiles", api_list_files },
+        /* streams/events */
+        { "StreamEvents", api_stream_events },
+        { "ListNetworkAllocations", api_list_network_allocations },
+        { "GetContainerNetwork", api_get_container_network },
+        { "ComprehensiveNetworkCleanup", api_comprehensive_network_cleanup },
         /* DNS */
         { "ListDnsEntries", api_list_dns_entries },
 };

@@ -15,7 +15,9 @@
 #include "handler-container-util.h"
 #include "image-store.h"
 #include "manager.h"
+#include "mount-resolve.h"
 #include "name-util.h"
+#include "network.h"
 #include "runtime.h"
 #include "strv.h"
 #include "time-util.h"
@@ -131,9 +133,6 @@ static int validate_process(ApiCall *call, const Quilt__CreateContainerRequest *
                 return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
                                      "setup_commands are not supported: run setup steps with exec once the "
                                      "container runs");
-        if (req->n_mounts > 0)
-                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
-                                     "mounts are not supported by this quiltd yet");
         if (!isempty(req->working_directory) && req->working_directory[0] != '/')
                 return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
                                      "invalid working directory '%s': it must be an absolute path",
@@ -205,6 +204,43 @@ static int validate_namespaces(ApiCall *call, const Quilt__CreateContainerReques
         return 0;
 }
 
+/* network and host_namespaces say the same thing about the host's namespace; "host" adds
+ * it to host_namespaces, and an empty network follows host_namespaces. */
+static int validate_network(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerRecord *c) {
+        bool host = false;
+        size_t n = 0;
+
+        for (char **i = c->host_namespaces; i && *i; i++, n++)
+                if (container_namespace_from_string(*i) == CONTAINER_NS_NET)
+                        host = true;
+
+        if (isempty(req->network)) {
+                c->network = host ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_QUILT;
+                return 0;
+        }
+        c->network = container_network_from_string(req->network);
+        if (c->network < 0)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "unknown network '%s' (expected quilt, none or host)", req->network);
+        if (host && c->network != CONTAINER_NETWORK_HOST)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "network '%s' conflicts with sharing the host's network namespace "
+                                     "(host_namespaces has \"network\")",
+                                     req->network);
+        if (c->network == CONTAINER_NETWORK_HOST && !host) {
+                char **l = realloc(c->host_namespaces, (n + 2) * sizeof(char *));
+
+                if (!l)
+                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
+                c->host_namespaces = l;
+                l[n] = strdup(container_namespace_to_string(CONTAINER_NS_NET));
+                l[n + 1] = NULL;
+                if (!l[n])
+                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 static int validate_identity(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerRecord *c) {
         int r;
 
@@ -225,15 +261,107 @@ static int validate_identity(ApiCall *call, const Quilt__CreateContainerRequest 
         return 0;
 }
 
+typedef struct MountRequests {
+        MountRequest *reqs;
+        char ***options; /* per request, key, value, ... */
+        size_t n;
+        size_t n_strings; /* the first n_strings came from `volumes` and own their strings */
+} MountRequests;
+
+static void mount_requests_done(MountRequests *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                if (i < l->n_strings)
+                        mount_request_done(l->reqs + i);
+                strv_free(l->options[i]);
+        }
+        free(l->reqs);
+        free(l->options);
+        *l = (MountRequests) {};
+}
+
+/* The request's mounts (the SDK's volume strings first, then the mounts field) checked
+ * and resolved into what the container records, or the call answered with why not.
+ * Nothing is created here: a named volume is created on first use by runtime_create(). */
+static int validate_mounts(ApiCall *call, const Quilt__CreateContainerRequest *req, ContainerMount **ret,
+                           size_t *ret_n) {
+        _cleanup_(mount_requests_done) MountRequests l = {};
+        _cleanup_free_ char *error = NULL;
+        size_t total = req->n_volumes + req->n_mounts;
+        int r;
+
+        l.reqs = new0(MountRequest, MAX(total, (size_t) 1));
+        l.options = new0(char **, MAX(total, (size_t) 1));
+        if (!l.reqs || !l.options)
+                return api_call_fail_errno(call, -ENOMEM, "out of memory");
+
+        for (size_t i = 0; i < req->n_volumes; i++) {
+                r = mount_request_from_volume_string(req->volumes[i], l.reqs + l.n, &error);
+                if (r < 0)
+                        return api_call_fail_errno(call, r, "%s", error ?: "out of memory");
+                l.n++;
+                l.n_strings++;
+        }
+        for (size_t i = 0; i < req->n_mounts; i++) {
+                const Quilt__Mount *p = req->mounts[i];
+                MountRequest *mr = l.reqs + l.n;
+                char **opts;
+
+                switch (p->type) {
+                case QUILT__MOUNT_TYPE__BIND:
+                        mr->type = CONTAINER_MOUNT_BIND;
+                        break;
+                case QUILT__MOUNT_TYPE__VOLUME:
+                        mr->type = CONTAINER_MOUNT_VOLUME;
+                        break;
+                case QUILT__MOUNT_TYPE__TMPFS:
+                        mr->type = CONTAINER_MOUNT_TMPFS;
+                        break;
+                default:
+                        return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                             "Mount validation failed: unknown mount type %d", (int) p->type);
+                }
+                opts = l.options[l.n] = new0(char *, 2 * p->n_options + 1);
+                if (!opts)
+                        return api_call_fail_errno(call, -ENOMEM, "out of memory");
+                for (size_t j = 0; j < p->n_options; j++)
+                        if (!(opts[2 * j] = strdup(strempty(p->options[j]->key))) ||
+                            !(opts[2 * j + 1] = strdup(strempty(p->options[j]->value))))
+                                return api_call_fail_errno(call, -ENOMEM, "out of memory");
+                mr->source = p->source;
+                mr->target = p->target;
+                mr->readonly = p->readonly;
+                mr->options = opts;
+                l.n++;
+        }
+
+        r = mounts_resolve(call->manager->volumes, call->manager->config, l.reqs, l.n, ret, ret_n, &error);
+        if (r < 0)
+                return api_call_fail_errno(call, r, "%s", error ?: "out of memory");
+        return 0;
+}
+
+typedef struct MountList {
+        ContainerMount *mounts;
+        size_t n;
+} MountList;
+
+static void mount_list_done(MountList *l) {
+        container_mount_array_free(l->mounts, l->n);
+        *l = (MountList) {};
+}
+
 int api_create_container(Manager *m, ApiCall *call) {
         const Quilt__CreateContainerRequest *req = (const Quilt__CreateContainerRequest *) call->request;
         _cleanup_(container_record_done) ContainerRecord c = {};
+        _cleanup_(mount_list_done) MountList mounts = {};
         _cleanup_free_ char *image_error = NULL, *state_dir = NULL;
         CreateContext *ctx = NULL;
         int r;
 
+        /* Mounts before the image: resolving an image path may import it. */
         if (validate_identity(call, req, &c) < 0 || validate_limits(call, req, &c) < 0 ||
-            validate_process(call, req, &c) < 0 || validate_namespaces(call, req, &c) < 0)
+            validate_process(call, req, &c) < 0 || validate_namespaces(call, req, &c) < 0 ||
+            validate_network(call, req, &c) < 0 || validate_mounts(call, req, &mounts.mounts, &mounts.n) < 0)
                 return 0;
 
         r = image_store_resolve(m->images, req->image_path, &c.image, &c.image_rootfs, &image_error);
@@ -258,11 +386,18 @@ int api_create_container(Manager *m, ApiCall *call) {
                 ctx->call = call;
         }
 
-        r = runtime_create(m->runtime, &c, !req->async_mode, ctx ? on_started : NULL, ctx);
+        r = runtime_create(m->runtime, &c, mounts.mounts, mounts.n, !req->async_mode, ctx ? on_started : NULL, ctx);
         if (r == -EEXIST) {
                 create_context_free(ctx);
                 return api_call_fail(call, QUILT_STATUS_ALREADY_EXISTS, "a container named '%s' already exists",
                                      c.name);
+        }
+        if (r == -ENOSPC) {
+                _cleanup_free_ char *msg = network_pool_exhausted_message(m->network);
+
+                create_context_free(ctx);
+                return api_call_fail(call, QUILT_STATUS_RESOURCE_EXHAUSTED, "%s",
+                                     msg ?: "the container network's address pool is exhausted");
         }
         if (r < 0) {
                 create_context_free(ctx);

@@ -46,7 +46,7 @@ int api_get_container_status(Manager *m, ApiCall *call) {
 
         if (!(reply->container_id = strdup(c.id)) || !(reply->name = strdup(c.name)) ||
             !(reply->error_message = strdup(strempty(c.error_message))) ||
-            !(reply->rootfs_path = strdup(strempty(c.rootfs_path))) || !(reply->ip_address = strdup("")))
+            !(reply->rootfs_path = strdup(strempty(c.rootfs_path))) || !(reply->ip_address = strdup(reply->container->ip_address)))
                 return api_call_fail_errno(call, -ENOMEM, "out of memory");
 
         api_call_reply(call, TAKE_PTR(owned));

@@ -169,6 +169,7 @@ int api_get_system_info(Manager *m, ApiCall *call) {
         snprintf(buf, sizeof buf, "%d", store_schema_version(m->store));
         r |= feature_put(reply, "schema_version", buf);
         r |= feature_put(reply, "api", "grpc,http");
+        r |= feature_put(reply, "volumes", "bind,volume,tmpfs");
         /* What quiltd holds for clients right now (this call not counted): calls and
          * streams in flight, which keep an idle quiltd from exiting, and waits on
          * containers. A client that went away must leave none behind. */

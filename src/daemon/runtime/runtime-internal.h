@@ -28,6 +28,7 @@ struct Container {
         ContainerState state;   /* PENDING until the monitor reports "running", then RUNNING */
         bool remove_on_failure; /* a synchronous create: failing to start removes it */
         bool remove_on_exit;    /* --rm, or rm --force waiting for the exit */
+        bool stop_requested;    /* a StopContainer is under way: its end is "stopped" too */
 
         pid_t monitor_pid;
         int monitor_pidfd;
@@ -36,8 +37,9 @@ struct Container {
         pid_t init_pid;
         int init_pidfd;
 
-        int control_fd;         /* "go" to the monitor; closed once sent */
-        int report_fd;          /* the monitor's one-line report */
+        int control_fd;         /* "go" (and "net-ready") to the monitor; closed once sent */
+        int report_fd;          /* the monitor's report ("init <pid>" lines, then the last) */
+        bool wait_network;      /* the network handshake of container-spec.h */
         sd_event_source *report_source;
         char report[512];
         size_t report_len;

@@ -19,8 +19,12 @@
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "rm-rf.h"
+#include "store-volumes.h"
+#include "store.h"
 #include "strv.h"
+#include "volume-store.h"
 #include "runtime-internal.h"
 
 /* The output log is rotated beyond this (one old file kept). */
@@ -81,6 +85,34 @@ static int build_env(const ContainerRecord *c, char ***ret) {
         return 0;
 }
 
+/* The container's mounts as init applies them: volume names become the volume's data
+ * directory, and a volume removed (by force) since is created again, empty. */
+static int build_mounts(Runtime *r, const char *id, ContainerSpec *spec) {
+        int k;
+
+        k = store_container_mounts_get(r->manager->store, id, &spec->mounts, &spec->n_mounts);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read the mounts of container %s: %s", id,
+                                       store_errmsg(r->manager->store));
+
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                ContainerMount *m = spec->mounts + i;
+                _cleanup_free_ char *name = NULL;
+                bool created;
+
+                if (m->type != CONTAINER_MOUNT_VOLUME)
+                        continue;
+                name = TAKE_PTR(m->source);
+                k = volume_store_ensure(r->manager->volumes, name, &created);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to prepare volume %s for container %s: %m", name, id);
+                k = volume_store_data_path(r->manager->volumes, name, &m->source);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
 static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir, const char *state_dir,
                       ContainerSpec **ret) {
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
@@ -93,6 +125,11 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
         spec->namespaces = CONTAINER_NS_ALL;
         for (char **i = c->host_namespaces; i && *i; i++)
                 spec->namespaces &= ~(unsigned) container_namespace_from_string(*i);
+        /* network decides, also for rows older than it (where host_namespaces did). */
+        if (c->network == CONTAINER_NETWORK_HOST)
+                spec->namespaces &= ~(unsigned) CONTAINER_NS_NET;
+        else
+                spec->namespaces |= CONTAINER_NS_NET;
 
         spec->no_new_privileges = true;
         spec->seccomp = true;
@@ -122,6 +159,12 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
         if (k < 0)
                 return k;
         k = build_env(c, &spec->env);
+        if (k < 0)
+                return k;
+        k = network_fill_spec(r->manager->network, c, spec);
+        if (k < 0)
+                return k;
+        k = build_mounts(r, c->id, spec);
         if (k < 0)
                 return k;
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "container-spec.h"
 #include "macro.h"
 #include "store-containers.h"
 
@@ -34,15 +35,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Runtime *, runtime_free);
  * those that ended while quiltd was away, and cleans up after interrupted creates. */
 int runtime_reconcile(Runtime *r);
 
-/* Creates a container from a validated record (id, name, image, limits, ...): inserts the
- * row (-EEXIST for a taken name) and starts it. callback runs once the command runs, or
- * with the reason it could not start. When remove_on_failure is set, a container that
- * fails to start is removed again (a synchronous create leaves nothing behind); otherwise
- * it stays FAILED with the reason (--async-mode). */
-int runtime_create(Runtime *r, const ContainerRecord *record, bool remove_on_failure, RuntimeCallback callback,
-                   void *userdata);
+/* Creates a container from a validated record (id, name, image, limits, ...) and its
+ * validated mounts (mounts_resolve()): inserts the row and the mounts in one transaction,
+ * creating the named volumes that do not exist yet (-EEXIST for a taken name, and then
+ * nothing is left), and starts it. callback runs once the command runs, or with the reason
+ * it could not start. When remove_on_failure is set, a container that fails to start is
+ * removed again (a synchronous create leaves nothing behind but the volumes it created:
+ * volumes are only ever removed explicitly); otherwise it stays FAILED with the reason
+ * (--async-mode). */
+int runtime_create(Runtime *r, const ContainerRecord *record, const ContainerMount *mounts, size_t n_mounts,
+                   bool remove_on_failure, RuntimeCallback callback, void *userdata);
 
-/* Starts an EXITED or FAILED container again, with its filesystem as it left it. */
+/* Starts an EXITED or FAILED container again, with its filesystem as it left it and its
+ * mounts applied anew (a named volume removed meanwhile is created again, empty). */
 int runtime_start(Runtime *r, const char *id, RuntimeCallback callback, void *userdata);
 
 /* SIGTERM to the container's init, SIGKILL to everything in its cgroup after grace_usec
@@ -72,3 +77,8 @@ bool runtime_is_live(Runtime *r, const char *id);
 /* Paths of a container. malloc()ed. */
 int runtime_state_dir(Runtime *r, const char *id, char **ret);
 int runtime_run_dir(Runtime *r, const char *id, char **ret);
+
+/* An O_PATH fd of a running container's root directory ("/" as the container sees it,
+ * its mounts included), for resolving paths inside it with RESOLVE_IN_ROOT. -ESRCH when it
+ * is not running, -EBUSY while it starts. */
+int runtime_open_root(Runtime *r, const char *id, int *ret_fd);

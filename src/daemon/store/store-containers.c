@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <assert.h>
-#include <jansson.h>
 #include <string.h>
 
 #include "store-containers.h"
@@ -25,6 +24,25 @@ ContainerState container_state_from_string(const char *s) {
                 if (s && streq(s, state_names[i]))
                         return i;
         return _CONTAINER_STATE_INVALID;
+}
+
+static const char *const network_names[_CONTAINER_NETWORK_MAX] = {
+        [CONTAINER_NETWORK_QUILT] = "quilt",
+        [CONTAINER_NETWORK_NONE] = "none",
+        [CONTAINER_NETWORK_HOST] = "host",
+};
+
+const char *container_network_to_string(ContainerNetwork n) {
+        if (n < 0 || n >= _CONTAINER_NETWORK_MAX)
+                return NULL;
+        return network_names[n];
+}
+
+ContainerNetwork container_network_from_string(const char *s) {
+        for (ContainerNetwork i = 0; i < _CONTAINER_NETWORK_MAX; i++)
+                if (s && streq(s, network_names[i]))
+                        return i;
+        return _CONTAINER_NETWORK_INVALID;
 }
 
 void container_record_done(ContainerRecord *c) {
@@ -51,138 +69,16 @@ void container_record_array_free(ContainerRecord *a, size_t n) {
         free(a);
 }
 
-/* The JSON columns. argv and the namespace list are arrays; environment is an object
- * (KEY → VALUE, so a key appears once); labels an object. */
-
-static char *json_dump_and_free(json_t *j) {
-        char *s;
-
-        if (!j)
-                return NULL;
-        s = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        return s;
-}
-
-static char *strv_to_json_array(char **l) {
-        json_t *a = json_array();
-
-        if (!a)
-                return NULL;
-        for (char **i = l; i && *i; i++)
-                if (json_array_append_new(a, json_string(*i)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return json_dump_and_free(a);
-}
-
-static char *env_to_json_object(char **env) {
-        json_t *o = json_object();
-
-        if (!o)
-                return NULL;
-        for (char **i = env; i && *i; i++) {
-                const char *eq = strchr(*i, '=');
-                _cleanup_free_ char *key = eq ? strndup(*i, eq - *i) : NULL;
-
-                if (!key || json_object_set_new(o, key, json_string(eq + 1)) < 0) {
-                        json_decref(o);
-                        return NULL;
-                }
-        }
-        return json_dump_and_free(o);
-}
-
-static char *pairs_to_json_object(char **pairs) {
-        json_t *o = json_object();
-
-        if (!o)
-                return NULL;
-        for (char **i = pairs; i && i[0] && i[1]; i += 2)
-                if (json_object_set_new(o, i[0], json_string(i[1])) < 0) {
-                        json_decref(o);
-                        return NULL;
-                }
-        return json_dump_and_free(o);
-}
-
-static int column_json(sqlite3_stmt *stmt, int column, json_t **ret) {
-        const char *text = (const char *) sqlite3_column_text(stmt, column);
-        json_t *j;
-
-        if (!text) {
-                *ret = NULL;
-                return 0;
-        }
-        j = json_loads(text, 0, NULL);
-        if (!j)
-                return -EBADMSG;
-        *ret = j;
-        return 0;
-}
-
-/* An array of strings, or (env) an object turned into "KEY=VALUE", or (pairs) an object
- * turned into key, value, ... */
-typedef enum JsonShape { JSON_SHAPE_ARRAY, JSON_SHAPE_ENV, JSON_SHAPE_PAIRS } JsonShape;
-
-static int column_strv(sqlite3_stmt *stmt, int column, JsonShape shape, char ***ret) {
-        json_t *j = NULL, *v;
-        const char *key;
-        size_t n, i = 0;
-        char **l;
-        int r;
-
-        r = column_json(stmt, column, &j);
-        if (r < 0)
-                return r;
-        n = !j ? 0 : json_is_array(j) ? json_array_size(j) : json_object_size(j) * (shape == JSON_SHAPE_PAIRS ? 2 : 1);
-        l = calloc(n + 1, sizeof(char *));
-        if (!l) {
-                json_decref(j);
-                return -ENOMEM;
-        }
-
-        if (j && json_is_array(j)) {
-                size_t idx;
-                json_array_foreach(j, idx, v) {
-                        if (!json_is_string(v) || !(l[i++] = strdup(json_string_value(v))))
-                                goto fail;
-                }
-        } else if (j && json_is_object(j)) {
-                json_object_foreach(j, key, v) {
-                        if (!json_is_string(v))
-                                goto fail;
-                        if (shape == JSON_SHAPE_ENV) {
-                                if (asprintf(&l[i++], "%s=%s", key, json_string_value(v)) < 0) {
-                                        l[--i] = NULL;
-                                        goto fail;
-                                }
-                        } else if (!(l[i++] = strdup(key)) || !(l[i++] = strdup(json_string_value(v))))
-                                goto fail;
-                }
-        }
-
-        json_decref(j);
-        *ret = l;
-        return 0;
-
-fail:
-        json_decref(j);
-        strv_free(l);
-        return -EBADMSG;
-}
-
 int store_container_insert(Store *s, const ContainerRecord *c) {
         _cleanup_free_ char *command = NULL, *env = NULL, *labels = NULL, *ns = NULL;
 
         assert(s);
         assert(c);
 
-        command = strv_to_json_array(c->command);
-        env = env_to_json_object(c->environment);
-        labels = pairs_to_json_object(c->labels);
-        ns = strv_to_json_array(c->host_namespaces);
+        command = store_json_array(c->command);
+        env = store_json_env(c->environment);
+        labels = store_json_pairs(c->labels);
+        ns = store_json_array(c->host_namespaces);
         if (!command || !env || !labels || !ns)
                 return -ENOMEM;
 
@@ -190,41 +86,45 @@ int store_container_insert(Store *s, const ContainerRecord *c) {
                 s,
                 "INSERT INTO containers (id, name, image, image_rootfs, command, environment, labels,\n"
                 "        working_directory, user, namespaces, state, memory_limit_bytes, cpu_quota_percent,\n"
-                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at)\n"
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                "tttttttttttidibbti", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
+                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at, network)\n"
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                "tttttttttttidibbtit", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
                 c->working_directory, c->user, ns, container_state_to_string(c->state),
                 (int64_t) c->memory_limit_bytes, c->cpu_quota_percent, (int64_t) c->pids_limit, c->async_mode,
-                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec);
+                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec, container_network_to_string(c->network));
 }
 
 #define CONTAINER_COLUMNS                                                                          \
         "id, name, image, image_rootfs, command, environment, labels, working_directory, user, "  \
         "namespaces, state, exit_code, exit_signal, oom_killed, error_message, pid, monitor_pid, " \
         "monitor_start_time, memory_limit_bytes, cpu_quota_percent, pids_limit, async_mode, "      \
-        "ephemeral, rootfs_path, created_at, started_at, exited_at"
+        "ephemeral, rootfs_path, created_at, started_at, exited_at, network"
 
 static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
         _cleanup_(container_record_done) ContainerRecord c = {};
-        _cleanup_free_ char *state = NULL;
+        _cleanup_free_ char *state = NULL, *network = NULL;
         int r;
 
         if ((r = store_column_strdup(stmt, 0, &c.id)) < 0 || (r = store_column_strdup(stmt, 1, &c.name)) < 0 ||
             (r = store_column_strdup(stmt, 2, &c.image)) < 0 ||
             (r = store_column_strdup(stmt, 3, &c.image_rootfs)) < 0 ||
-            (r = column_strv(stmt, 4, JSON_SHAPE_ARRAY, &c.command)) < 0 ||
-            (r = column_strv(stmt, 5, JSON_SHAPE_ENV, &c.environment)) < 0 ||
-            (r = column_strv(stmt, 6, JSON_SHAPE_PAIRS, &c.labels)) < 0 ||
+            (r = store_column_strv(stmt, 4, STORE_JSON_ARRAY, &c.command)) < 0 ||
+            (r = store_column_strv(stmt, 5, STORE_JSON_ENV, &c.environment)) < 0 ||
+            (r = store_column_strv(stmt, 6, STORE_JSON_PAIRS, &c.labels)) < 0 ||
             (r = store_column_strdup(stmt, 7, &c.working_directory)) < 0 ||
             (r = store_column_strdup(stmt, 8, &c.user)) < 0 ||
-            (r = column_strv(stmt, 9, JSON_SHAPE_ARRAY, &c.host_namespaces)) < 0 ||
+            (r = store_column_strv(stmt, 9, STORE_JSON_ARRAY, &c.host_namespaces)) < 0 ||
             (r = store_column_strdup(stmt, 10, &state)) < 0 ||
             (r = store_column_strdup(stmt, 14, &c.error_message)) < 0 ||
-            (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0)
+            (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0 ||
+            (r = store_column_strdup(stmt, 27, &network)) < 0)
                 return r;
 
         c.state = container_state_from_string(state);
         if (c.state < 0)
+                return -EBADMSG;
+        c.network = container_network_from_string(network);
+        if (c.network < 0)
                 return -EBADMSG;
         c.exit_code = sqlite3_column_int(stmt, 11);
         c.exit_signal = sqlite3_column_int(stmt, 12);

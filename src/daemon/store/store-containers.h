@@ -4,6 +4,7 @@
 /* Container rows: what exists. The kernel is the truth for what runs; runtime.c keeps the
  * two in step. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +25,19 @@ typedef enum ContainerState {
 const char *container_state_to_string(ContainerState s); /* "pending", ... */
 ContainerState container_state_from_string(const char *s);
 
+/* How a container is networked (the containers.network column, CreateContainerRequest's
+ * network field). */
+typedef enum ContainerNetwork {
+        CONTAINER_NETWORK_QUILT, /* own namespace, a veth on the bridge, an address (default) */
+        CONTAINER_NETWORK_NONE,  /* own namespace, loopback only */
+        CONTAINER_NETWORK_HOST,  /* the host's namespace ("network" in host_namespaces) */
+        _CONTAINER_NETWORK_MAX,
+        _CONTAINER_NETWORK_INVALID = -EINVAL,
+} ContainerNetwork;
+
+const char *container_network_to_string(ContainerNetwork n); /* "quilt", "none", "host" */
+ContainerNetwork container_network_from_string(const char *s);
+
 typedef struct ContainerRecord {
         char *id;
         char *name;
@@ -35,6 +49,7 @@ typedef struct ContainerRecord {
         char *working_directory;
         char *user;
         char **host_namespaces; /* "pid", "uts", ... shared with the host */
+        ContainerNetwork network;
 
         ContainerState state;
         int exit_code;

@@ -63,23 +63,21 @@ int store_exec(Store *s, const char *sql);
 int store_column_strdup(sqlite3_stmt *stmt, int column, char **ret);
 bool store_column_is_null(sqlite3_stmt *stmt, int column);
 
-/* BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
- * SQLITE_BUSY on its first write) / COMMIT / ROLLBACK. Use the guard to roll back on every
- * early return:
- *
- *         _cleanup_(store_rollbackp) Store *tx = NULL;
- *         r = store_begin(s);  if (r < 0) return r;
- *         tx = s;
- *         ...
- *         return store_commit(TAKE_PTR(tx));
- */
-int store_begin(Store *s);
-int store_commit(Store *s);
-void store_rollback(Store *s);
-static inline void store_rollbackp(Store **s) {
-        if (*s)
-                store_rollback(*s);
-}
+/* store-json.c: string lists as JSON. argv-like lists are arrays; an environment
+ * ("KEY=VALUE" entries) and key, value, ... pairs (labels) are objects. NULL on OOM. */
+char *store_json_array(char **l);
+char *store_json_env(char **env);
+char *store_json_pairs(char **pairs);
+
+typedef enum StoreJsonShape {
+        STORE_JSON_ARRAY, /* an array of strings */
+        STORE_JSON_ENV,   /* an object, as "KEY=VALUE" strings */
+        STORE_JSON_PAIRS, /* an object, as key, value, ... */
+} StoreJsonShape;
+
+/* Reads a JSON column back into a NULL-terminated list; SQL NULL is an empty list.
+ * -EBADMSG for JSON of another shape. */
+int store_column_strv(sqlite3_stmt *stmt, int column, StoreJsonShape shape, char ***ret);
 
 /* store-migrations.c: upgrades the schema to the latest version. */
 int store_migrate(Store *s);

@@ -74,7 +74,7 @@ static const char *const migrations[] = {
         "ALTER TABLE containers ADD COLUMN monitor_start_time INTEGER;\n"
         "CREATE INDEX containers_image ON containers (image);\n",
 
-        /* streams/events: the event log behind StreamEvents (store-events.c, events.c).
+        /* 3: the event log behind StreamEvents (store-events.c, events.c).
          * cursor is AUTOINCREMENT so that it is never reused, also after pruning; time is µs
          * since the epoch; attributes is a JSON object of strings. Container ids are not
          * foreign keys: events outlive the containers they tell of. */
@@ -88,6 +88,65 @@ static const char *const migrations[] = {
         "                CHECK (CASE WHEN json_valid(attributes)\n"
         "                       THEN json_type(attributes) = 'object' ELSE 0 END)\n"
         ");\n",
+
+        /* 4: container networking.
+         * containers.network is how the container is networked: 'quilt' (a veth on the
+         * bridge, an address from the pool), 'none' (its own namespace with loopback only;
+         * what every container before this version had, unless it shared the host's
+         * namespace, which is 'host'). network_allocations is the address management: one
+         * row per container on the bridge, created in the same transaction as the container
+         * (or when an older container first starts with a network), kept while it is
+         * stopped so that it gets the same address again, and removed with it (cascade).
+         * address is the IPv4 address as an integer in host byte order; UNIQUE is what
+         * makes two allocations of one address impossible, whatever the caller does.
+         * setup_completed: the veth and the address are in place (the container runs). */
+        "ALTER TABLE containers ADD COLUMN network TEXT NOT NULL DEFAULT 'none'\n"
+        "        CHECK (network IN ('quilt', 'none', 'host'));\n"
+        "UPDATE containers SET network = 'host'\n"
+        "        WHERE json_valid(namespaces) AND EXISTS\n"
+        "              (SELECT 1 FROM json_each(containers.namespaces) WHERE value = 'network');\n"
+        "CREATE TABLE network_allocations (\n"
+        "        container_id    TEXT PRIMARY KEY NOT NULL\n"
+        "                REFERENCES containers (id) ON DELETE CASCADE,\n"
+        "        address         INTEGER NOT NULL UNIQUE CHECK (address > 0 AND address < 4294967296),\n"
+        "        veth_host       TEXT NOT NULL CHECK (veth_host <> ''),\n"
+        "        setup_completed INTEGER NOT NULL DEFAULT 0 CHECK (setup_completed IN (0, 1)),\n"
+        "        allocated_at    INTEGER NOT NULL\n"
+        ");\n",
+
+        /* 5: volumes and the mounts of containers.
+         * volumes: named volumes (driver "local": a directory under the state directory's
+         * volumes/). labels and options are JSON objects. container_mounts: what each
+         * container mounts, in the order init applies them; rows go with their container.
+         * source is the canonical host path (bind) or the volume's name (volume): not a
+         * foreign key, because a volume removed with force stays named by the containers
+         * that used it (and is created again when one of them starts). */
+        "CREATE TABLE volumes (\n"
+        "        name       TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),\n"
+        "        driver     TEXT NOT NULL DEFAULT 'local',\n"
+        "        labels     TEXT NOT NULL DEFAULT '{}'\n"
+        "                CHECK (CASE WHEN json_valid(labels)\n"
+        "                       THEN json_type(labels) = 'object' ELSE 0 END),\n"
+        "        options    TEXT NOT NULL DEFAULT '{}'\n"
+        "                CHECK (CASE WHEN json_valid(options)\n"
+        "                       THEN json_type(options) = 'object' ELSE 0 END),\n"
+        "        created_at INTEGER NOT NULL\n"
+        ");\n"
+        "CREATE TABLE container_mounts (\n"
+        "        container_id TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,\n"
+        "        position     INTEGER NOT NULL,\n"
+        "        type         TEXT NOT NULL CHECK (type IN ('bind', 'volume', 'tmpfs')),\n"
+        "        source       TEXT CHECK ((type = 'tmpfs') = (source IS NULL)),\n"
+        "        subpath      TEXT,\n"
+        "        target       TEXT NOT NULL CHECK (substr(target, 1, 1) = '/'),\n"
+        "        readonly     INTEGER NOT NULL DEFAULT 0 CHECK (readonly IN (0, 1)),\n"
+        "        exec         INTEGER NOT NULL DEFAULT 0 CHECK (exec IN (0, 1)),\n"
+        "        size_bytes   INTEGER,\n"
+        "        mode         INTEGER,\n"
+        "        PRIMARY KEY (container_id, position),\n"
+        "        UNIQUE (container_id, target)\n"
+        ");\n"
+        "CREATE INDEX container_mounts_volume ON container_mounts (source) WHERE type = 'volume';\n",
 };
 
 int store_schema_version_latest(void) {

@@ -30,5 +30,23 @@ int store_check(Store *s);
 /* Container counts for health and info. */
 int store_count_containers(Store *s, uint64_t *ret_total, uint64_t *ret_running);
 
+/* BEGIN IMMEDIATE (take the write lock up front, so a transaction never fails half-way with
+ * SQLITE_BUSY on its first write) / COMMIT / ROLLBACK. Use the guard to roll back on every
+ * early return:
+ *
+ *         _cleanup_(store_rollbackp) Store *tx = NULL;
+ *         r = store_begin(s);  if (r < 0) return r;
+ *         tx = s;
+ *         ...
+ *         return store_commit(TAKE_PTR(tx));
+ */
+int store_begin(Store *s);
+int store_commit(Store *s);
+void store_rollback(Store *s);
+static inline void store_rollbackp(Store **s) {
+        if (*s)
+                store_rollback(*s);
+}
+
 /* The last error message of the connection, for logs. */
 const char *store_errmsg(Store *s);

@@ -5,8 +5,13 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "store-containers.h"
+#include "store-events.h"
 #include "store-internal.h"
+#include "store-network.h"
+#include "store-volumes.h"
 #include "store.h"
+#include "strv.h"
 #include "tests.h"
 
 static char tmpdir[] = "/tmp/test-store-XXXXXX";
@@ -523,6 +528,242 @@ static void remove_tmpdir(void) {
         (void) rmdir(tmpdir);
 }
 
+static void test_volumes(void) {
+        _cleanup_free_ char *path = path_in_tmp("volumes.db");
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_strv_free_ char **users = NULL;
+        char *labels_a[] = { (char *) "team", (char *) "ml", (char *) "tier", (char *) "gold", NULL };
+        char *labels_b[] = { (char *) "team", (char *) "web", NULL };
+        char *opts[] = { (char *) "mode", (char *) "0700", NULL };
+        VolumeRow a = { .name = (char *) "a", .driver = (char *) "local", .labels = labels_a, .options = opts,
+                        .created_usec = 7 },
+                  b = { .name = (char *) "b", .labels = labels_b };
+        VolumeRow *rows = NULL, got = {};
+        size_t n = 0;
+        ContainerMount mounts[] = {
+                { .type = CONTAINER_MOUNT_VOLUME, .source = (char *) "a", .subpath = (char *) "sub",
+                  .target = (char *) "/data", .readonly = true },
+                { .type = CONTAINER_MOUNT_BIND, .source = (char *) "/srv", .target = (char *) "/srv" },
+                { .type = CONTAINER_MOUNT_TMPFS, .target = (char *) "/tmp", .size = 1 << 20, .mode = 01777 },
+        };
+        ContainerMount *m = NULL;
+        ContainerRecord c = { .id = (char *) "00000000-0000-4000-8000-00000000cccc", .name = (char *) "user",
+                              .image = (char *) "minimal", .state = CONTAINER_EXITED };
+
+        is_int(store_open(path, &s), 0, "open a fresh database for volumes");
+        if (!s)
+                return;
+        is_int(store_volume_insert(s, &a), 0, "insert volume a");
+        is_int(store_volume_insert(s, &b), 0, "insert volume b (default driver)");
+        is_int(store_volume_insert(s, &a), -EEXIST, "a duplicate name is -EEXIST");
+        is_int(store_volume_get(s, "a", &got), 0, "get a");
+        ok(streq_ptr(got.driver, "local") && got.created_usec == 7 && strv_length(got.labels) == 4 &&
+                   strv_length(got.options) == 2,
+           "a's driver, time, labels and options");
+        volume_row_done(&got);
+        is_int(store_volume_get(s, "nope", NULL), -ENOENT, "an unknown volume is -ENOENT");
+
+        is_int(store_volume_list(s, NULL, false, &rows, &n), 0, "list all");
+        ok(n == 2 && streq(rows[0].name, "a") && streq(rows[1].name, "b"), "both, by name");
+        volume_row_array_free(rows, n);
+
+        {
+                char *f[] = { (char *) "team", (char *) "ml", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team=ml");
+                ok(n == 1 && streq(rows[0].name, "a"), "only a");
+                volume_row_array_free(rows, n);
+        }
+        {
+                char *f[] = { (char *) "team", (char *) "", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team (any value)");
+                is_int(n, 2, "both have the key");
+                volume_row_array_free(rows, n);
+        }
+        {
+                char *f[] = { (char *) "team", (char *) "ml", (char *) "tier", (char *) "silver", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "list team=ml tier=silver");
+                is_int(n, 0, "all filters must match");
+                volume_row_array_free(rows, n);
+        }
+        {
+                /* What string-built SQL would have run. */
+                char *f[] = { (char *) "x') OR 1=1 --", (char *) "' OR '1'='1", NULL };
+                is_int(store_volume_list(s, f, false, &rows, &n), 0, "an injection attempt is just a filter");
+                is_int(n, 0, "... that matches nothing");
+                volume_row_array_free(rows, n);
+        }
+
+        ok(store_container_insert(s, &c) >= 0, "insert a container");
+        is_int(store_container_mounts_insert(s, c.id, mounts, ELEMENTSOF(mounts)), 0, "insert its mounts");
+        is_int(store_container_mounts_get(s, c.id, &m, &n), 0, "read them back");
+        ok(n == 3 && m[0].type == CONTAINER_MOUNT_VOLUME && streq(m[0].source, "a") && streq(m[0].subpath, "sub") &&
+                   m[0].readonly && m[1].type == CONTAINER_MOUNT_BIND && !m[1].subpath &&
+                   m[2].type == CONTAINER_MOUNT_TMPFS && !m[2].source && m[2].size == 1 << 20 && m[2].mode == 01777,
+           "mounts round-trip in order");
+        container_mount_array_free(m, n);
+        is_int(store_container_mounts_insert(s, c.id, mounts, 1), -EEXIST, "a second mount list is refused");
+
+        is_int(store_volume_users(s, "a", &users), 0, "users of a");
+        ok(strv_length(users) == 1 && streq(users[0], "user"), "the container mounts a");
+        users = strv_free(users);
+        is_int(store_volume_users(s, "b", &users), 0, "users of b");
+        is_int(strv_length(users), 0, "nobody mounts b");
+
+        is_int(store_volume_list(s, NULL, true, &rows, &n), 0, "list unused");
+        ok(n == 1 && streq(rows[0].name, "b"), "only b is unused");
+        volume_row_array_free(rows, n);
+
+        is_int(store_container_delete(s, c.id), 0, "delete the container");
+        is_int(query_int(s->db, "SELECT count(*) FROM container_mounts"), 0, "its mounts went with it");
+        is_int(store_volume_get(s, "a", NULL), 0, "the volume stays");
+        is_int(store_volume_delete(s, "a"), 0, "delete a");
+        is_int(store_volume_delete(s, "a"), -ENOENT, "deleting again is -ENOENT");
+}
+
+/* The event log: cursors only grow, also once old events are pruned; attributes round
+ * trip; a list is a cursor range, oldest first. */
+static void test_events(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("events.db");
+        char *attributes[] = { "exit_code", "7", "error", "a \"quoted\" text", NULL };
+        StoredEvent *events = NULL;
+        uint64_t cursor = 0, oldest = 99, newest = 99;
+        size_t n = 0;
+        bool ok_all = true;
+
+        ok(store_open(path, &s) >= 0, "events: open");
+        ok(store_event_bounds(s, &oldest, &newest) >= 0 && oldest == 0 && newest == 0, "events: none at first");
+
+        for (unsigned i = 1; i <= 25; i++)
+                if (store_event_append(s, 1000 + i, i == 3 ? "died" : "created", i % 2 ? "id-odd" : "id-even",
+                                       i % 2 ? "odd" : "even", i == 3 ? attributes : NULL, 10, &cursor) < 0 ||
+                    cursor != i)
+                        ok_all = false;
+        ok(ok_all, "events: cursors count up from 1");
+        ok(store_event_bounds(s, &oldest, &newest) >= 0 && oldest == 16 && newest == 25,
+           "events: only the last 10 are kept");
+
+        ok(store_event_list(s, 17, 0, 100, &events, &n) >= 0 && n == 8 && events[0].cursor == 18 &&
+                   events[7].cursor == 25,
+           "events: list after a cursor, oldest first");
+        ok(n > 0 && streq(events[0].type, "created") && streq(events[0].container_id, "id-even") &&
+                   streq(events[0].container_name, "even") && events[0].time_usec == 1018 && events[0].attributes &&
+                   !events[0].attributes[0],
+           "events: fields and no attributes read back");
+        stored_event_array_free(events, n);
+
+        ok(store_event_list(s, 17, 20, 2, &events, &n) >= 0 && n == 2 && events[1].cursor == 19,
+           "events: an upper bound and a limit");
+        stored_event_array_free(events, n);
+
+        ok(store_exec(s, "DELETE FROM events") >= 0 && store_event_append(s, 5000, "died", NULL, NULL, attributes, 10,
+                                                                          &cursor) >= 0 && cursor == 26,
+           "events: a cursor is never reused, also after every event is gone");
+        ok(store_event_list(s, 0, 0, 10, &events, &n) >= 0 && n == 1 && !events[0].container_id &&
+                   strv_length(events[0].attributes) == 4 && streq(events[0].attributes[0], "error") &&
+                   streq(events[0].attributes[1], "a \"quoted\" text") && streq(events[0].attributes[3], "7"),
+           "events: attributes round trip (sorted by key)");
+        stored_event_array_free(events, n);
+
+        ok(store_event_append(s, 1, "", NULL, NULL, NULL, 0, NULL) == -EINVAL, "events: an empty type is refused");
+}
+
+static void make_record(ContainerRecord *c, const char *id, const char *name) {
+        static char *empty[] = { NULL };
+
+        *c = (ContainerRecord) {
+                .id = (char *) id,
+                .name = (char *) name,
+                .image = (char *) "minimal",
+                .command = empty,
+                .state = CONTAINER_PENDING,
+                .network = CONTAINER_NETWORK_QUILT,
+                .created_usec = 1,
+        };
+}
+
+/* Address management: lowest free address first, a full pool refused without leaving the
+ * container row behind, addresses kept and released with the container. */
+static void test_network(void) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = path_in_tmp("net.db");
+        const NetworkPool pool = { .first = 0x0a000002, .last = 0x0a000004 }; /* 10.0.0.2-4 */
+        char ids[5][40], names[5][8];
+        ContainerRecord c;
+        uint32_t a = 0;
+
+        is_int(store_open(path, &s), 0, "open a database for the network tests");
+        if (!s)
+                return;
+        is_int(query_int(s->db, "SELECT count(*) FROM pragma_table_info('containers') WHERE name = 'network'"), 1,
+               "containers has a network column");
+
+        for (int i = 0; i < 5; i++) {
+                snprintf(ids[i], sizeof ids[i], "00000000-0000-4000-8000-00000000010%d", i);
+                snprintf(names[i], sizeof names[i], "n%d", i);
+        }
+
+        for (int i = 0; i < 3; i++) {
+                make_record(&c, ids[i], names[i]);
+                is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), 0, "insert with an address");
+                is_int(a, pool.first + (uint32_t) i, "addresses are handed out lowest first");
+        }
+
+        make_record(&c, ids[3], names[3]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), -ENOSPC, "a full pool is -ENOSPC");
+        is_int(query_int(s->db, "SELECT count(*) FROM containers WHERE name = 'n3'"), 0,
+               "a full pool leaves no container row");
+
+        make_record(&c, ids[4], names[0]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), -EEXIST, "a taken name is -EEXIST");
+        is_int(query_int(s->db, "SELECT count(*) FROM network_allocations"), 3,
+               "a taken name allocates nothing");
+
+        is_int(raw_exec(path, "INSERT INTO network_allocations (container_id, address, veth_host, allocated_at)"
+                              " VALUES ('00000000-0000-4000-8000-000000000100', 167772165, 'vqy', 1)"),
+               SQLITE_CONSTRAINT_PRIMARYKEY, "one allocation per container");
+        is_int(raw_exec(path, "UPDATE network_allocations SET address = 167772162"
+                              " WHERE container_id = '00000000-0000-4000-8000-000000000101'"),
+               SQLITE_CONSTRAINT_UNIQUE, "an address is allocated once");
+
+        /* Removing the container in the middle frees its address for the next one. */
+        is_int(store_container_delete(s, ids[1]), 0, "delete a container");
+        is_int(query_int(s->db, "SELECT count(*) FROM network_allocations"), 2, "its allocation went with it");
+        make_record(&c, ids[3], names[3]);
+        is_int(store_container_insert_with_address(s, &c, &pool, "vqx", &a), 0, "insert after a removal");
+        is_int(a, pool.first + 1, "the freed address is reused");
+
+        /* ensure: a kept address stays; one outside the pool is replaced */
+        is_int(store_network_ensure(s, ids[0], &pool, "vqx", &a), 0, "ensure an existing address");
+        is_int(a, pool.first, "ensure keeps the address");
+        {
+                const NetworkPool other = { .first = 0x0b000002, .last = 0x0b000003 };
+                NetworkAllocation n = {};
+
+                is_int(store_network_ensure(s, ids[0], &other, "vqx", &a), 0, "ensure in another pool");
+                is_int(a, other.first, "ensure moves the container into the new pool");
+                is_int(store_network_set_setup_completed(s, ids[0], true), 0, "set setup_completed");
+                is_int(store_network_get(s, ids[0], &n), 0, "store_network_get");
+                is_int(n.address, other.first, "the new address is stored");
+                ok(n.setup_completed, "setup_completed is stored");
+                is_str(n.container_name, "n0", "the container's name is joined");
+                is_int(n.container_state, CONTAINER_PENDING, "the container's state is joined");
+                network_allocation_done(&n);
+        }
+        is_int(store_network_ensure(s, "no-such-id", &pool, "vqx", &a), -ENOENT, "ensure for an unknown container");
+        {
+                NetworkAllocation *l = NULL;
+                size_t n = 0;
+
+                is_int(store_network_list(s, &l, &n), 0, "store_network_list");
+                is_int(n, 3, "three allocations");
+                ok(n == 3 && l[0].address < l[1].address && l[1].address < l[2].address, "ordered by address");
+                network_allocation_array_free(l, n);
+        }
+        is_int(store_network_release(s, ids[0]), 0, "release");
+        is_int(store_network_release(s, ids[0]), -ENOENT, "release twice is -ENOENT");
+}
+
 int main(void) {
         _cleanup_free_ char *path = NULL;
 
@@ -543,6 +784,9 @@ int main(void) {
         test_foreign_database();
         test_migration_is_atomic();
         test_bad_paths();
+        test_volumes();
+        test_events();
+        test_network();
 
         remove_tmpdir();
         return tap_finish();
