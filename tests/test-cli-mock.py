@@ -75,6 +75,7 @@ class Service:
         self.events = []
         self.events_error = None  # (code, details) after the events
         self.exec_reply = None
+        self.exec_outputs = None  # ExecContainerStream's messages; None: not implemented
         self.allocations = []
 
     def record(self, method, request):
@@ -193,6 +194,9 @@ class Service:
                 yield self.pb.GetContainerLogsResponse(container_id=ID, logs=entries[i:i + 2])
             if self.stream_error:
                 context.abort(*self.stream_error)
+            return
+        if method == "ExecContainerStream" and self.exec_outputs is not None:
+            yield from self.exec_outputs
             return
         if method != "StreamEvents":
             context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not scripted")
@@ -697,6 +701,66 @@ def main():
         tap_is((req.container_id, list(req.command), req.working_directory, dict(req.environment)),
                ("a", ["sh", "-c", "echo 'x y'; exit 3"], "/srv", {"K": "V", "L": ""}),
                "icc exec sends the argv verbatim, the workdir and the environment")
+
+        # --- exec -------------------------------------------------------------------
+        # Over ExecContainerStream when the daemon has it, the unary call otherwise.
+        reset()
+        K = pb.ExecOutput
+        svc.exec_outputs = [K(kind=K.STARTED, pid=7), K(kind=K.STDOUT, data=b"o\x00ut\n"),
+                            K(kind=K.STDERR, data=b"err\n"), K(kind=K.STDOUT, data=b"more\n"),
+                            K(kind=K.EXIT, pid=7, exit_code=42, error_message="command failed with exit code 42")]
+        r = subprocess.run([quilt, "exec", "-u", "1000:1", "-e", "K=V", "-w", "/srv", "--timeout", "1500ms", "box", "--",
+                            "sh", "-c", "echo 'x y'"], env=env, capture_output=True, timeout=30, cwd=tmp)
+        req = svc.requests("ExecContainerStream")[-1] if svc.requests("ExecContainerStream") else pb.ExecContainerRequest()
+        tap_is((r.returncode, r.stdout, r.stderr), (42, b"o\x00ut\nmore\n", b"err\n"),
+               "exec writes stdout and stderr byte for byte as they arrive and exits with the status")
+        tap_is((req.container_id, list(req.command), req.user, dict(req.environment), req.working_directory,
+                req.timeout_ms, req.tty, req.detach, req.capture_output),
+               ("box", ["sh", "-c", "echo 'x y'"], "1000:1", {"K": "V"}, "/srv", 1500, False, False, True),
+               "exec sends the argv verbatim, user, env, workdir, timeout_ms over ExecContainerStream")
+        tap(not svc.requests("ExecContainer"), "... and no unary call")
+
+        svc.exec_outputs = [K(kind=K.STARTED, pid=7), K(kind=K.STDOUT, data=b"so far\n"),
+                            K(kind=K.EXIT, pid=7, exit_code=137, exit_signal=9, timed_out=True,
+                              error_message="timed out after 1s; the command and everything it started were killed")]
+        r = cli("exec", "--timeout", "1", "box", "sleep", "9")
+        tap_is((r.returncode, r.stdout), (124, "so far\n"), "a timed-out exec exits 124 with the output so far")
+        tap("quilt: exec: timed out after 1s" in r.stderr, "... and says it timed out", r.stderr)
+        svc.exec_outputs = [K(kind=K.STARTED, pid=7), K(kind=K.EXIT, pid=7, exit_code=143, exit_signal=15)]
+        r = cli("exec", "box", "sleep", "9")
+        tap_is(r.returncode, 143, "a command killed by SIGTERM exits 143")
+        svc.exec_outputs = [K(kind=K.EXIT, exit_code=127, error_message="nosuch: command not found")]
+        r = cli("exec", "box", "nosuch")
+        tap((r.returncode, r.stderr) == (127, "quilt: exec: nosuch: command not found\n"),
+            "a command that is not found exits 127 and says so", r)
+        svc.exec_outputs = [K(kind=K.STARTED, pid=7), K(kind=K.STDOUT, data=b"tty\r\n"), K(kind=K.EXIT, pid=7)]
+        r = cli("exec", "-t", "box", "tty")
+        tap_is((r.returncode, svc.requests("ExecContainerStream")[-1].tty), (0, True), "exec -t asks for a tty")
+        r = cli("exec", "-c", "echo a", "-c", "| tr a b", "box")
+        tap_is(list(svc.requests("ExecContainerStream")[-1].command), ["/bin/sh", "-c", "echo a | tr a b"],
+               "-c fragments are one sh -c line")
+
+        reset()
+        svc.exec_reply = pb.ExecContainerResponse(success=True, pid=31)
+        r = cli("exec", "-d", "box", "sleep", "100")
+        tap_is((r.returncode, r.stdout, svc.requests("ExecContainer")[-1].detach), (0, "31\n", True),
+               "exec -d is a unary call with detach and prints the pid")
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=2, stdout="x")
+        r = cli("exec", "--json", "box", "false")
+        tap(r.returncode == 2 and json.loads(r.stdout)["exit_code"] == 2 and not svc.requests("ExecContainerStream"),
+            "exec --json prints the unary reply and exits with the status", r)
+        r = cli("exec", "-d", "-t", "box", "sh")
+        tap_is(r.returncode, 2, "-d with -t is a usage error")
+
+        reset()
+        svc.exec_outputs = None  # a quiltd without the streaming RPC
+        svc.exec_reply = pb.ExecContainerResponse(success=False, exit_code=3, stdout="unary\n")
+        r = subprocess.run([quilt, "exec", "-i", "box", "cat"], env=env, capture_output=True, timeout=30, cwd=tmp,
+                           input=b"in\n")
+        tap_is((r.returncode, r.stdout, svc.requests("ExecContainer")[-1].stdin), (3, b"unary\n", b"in\n"),
+               "without ExecContainerStream exec falls back to the unary call, -i sending stdin with it")
+        r = cli("shell", "box")
+        tap(r.returncode == 1 and "not supported" in r.stderr, "shell without the streaming RPCs says so", r)
 
         svc.allocations = [
             pb.NetworkAllocation(container_id=ida, ip_address="10.42.0.2", bridge_interface="quilt0", status="active"),

@@ -108,6 +108,14 @@ check "a second container reaches it by name" inside quilt run --rm -- ping -c 1
 is "the host's network namespace is untouched (links, nft tables)" \
         "$(ip -o link show | awk -F': ' '{ print $2 }' | sort; nft list tables 2>/dev/null | sort)" "$HOST_NET_BEFORE"
 
+# ---- exec: in the scope, in a cgroup of its own ----------------------------------------
+is "exec runs in the container" "$(inside quilt exec web sh -c 'echo $(hostname) $(cat /proc/1/comm)')" "web init"
+EXEC_CG=$(inside sh -c "quilt exec web sleep 2 & sleep 1; find /sys/fs/cgroup -path '*quilt-$ID.scope/payload/exec-*' -type d; wait")
+check "a running exec has a cgroup below the scope's payload ($(echo $EXEC_CG))" test -n "$EXEC_CG"
+is "... which is gone afterwards" \
+        "$(inside find /sys/fs/cgroup -path "*quilt-$ID.scope/payload/exec-*" -type d)" ""
+is "exec --timeout kills it in the scope too" "$(inside sh -c 'quilt exec --timeout 500ms web sleep 30 2>/dev/null; echo $?')" 124
+
 # ---- limits bite ------------------------------------------------------------------------
 check "create a container that allocates 600 MiB" \
         inside quilt create --name oom -- sh -c 'head -c 629145600 /dev/zero | tail'

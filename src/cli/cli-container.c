@@ -358,9 +358,11 @@ int verb_inspect(Cli *cli, int argc, char *argv[]) {
 /* ---- shell, cp --------------------------------------------------------------------- */
 
 static const char shell_usage[] =
-        "Usage: quilt shell [OPTIONS] CONTAINER [SHELL]\n"
+        "Usage: quilt shell [OPTIONS] CONTAINER [SHELL [ARG...]]\n"
         "\n"
-        "Open an interactive shell (default /bin/sh) on a terminal in a running container.\n"
+        "Open an interactive shell on a terminal in a running container: the container's\n"
+        "$SHELL when it names an executable there, else /bin/sh. Keys, Ctrl-C included,\n"
+        "go to the container; the window size follows ours. Exits with the shell's status.\n"
         "\n"
         "Options:\n"
         "  -e, --env KEY=VALUE   set an environment variable (repeatable)\n"
@@ -378,39 +380,83 @@ int verb_shell(Cli *cli, int argc, char *argv[]) {
                 { "by-name", no_argument, NULL, 'n' },
                 {},
         };
-        size_t key_len;
+        /* The container's own idea of its shell, if it has one that runs. */
+        static char *default_shell[] = {
+                (char *) "/bin/sh", (char *) "-c",
+                (char *) "[ -n \"${SHELL:-}\" ] && [ -x \"$SHELL\" ] && exec \"$SHELL\"; exec /bin/sh",
+        };
+        Quilt__ExecContainerRequest req = QUILT__EXEC_CONTAINER_REQUEST__INIT;
+        _cleanup_arena_ Arena arena = {};
         const char *value;
-        int c;
+        bool by_name = false;
+        size_t key_len;
+        void **env;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, ":he:w:u:n", options, NULL)) >= 0)
+        env = arena_alloc0(&arena, argc * sizeof(void *));
+        if (!env)
+                return cli_fail(cli, "out of memory");
+        req.environment = (Quilt__ExecContainerRequest__EnvironmentEntry **) env;
+
+        /* "+": options of the shell's own arguments are the shell's. */
+        while ((c = getopt_long(argc, argv, "+:he:w:u:n", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         fputs(shell_usage, stdout);
                         return CLI_EXIT_SUCCESS;
-                case 'e':
+                case 'e': {
+                        char *key;
+
                         if (parse_assignment(optarg, &key_len, &value) < 0)
                                 return cli_usage(cli, "invalid --env '%s' (expected KEY=VALUE with a non-empty KEY)",
                                                  optarg);
+                        key = arena_strndup(&arena, optarg, key_len);
+                        if (!key)
+                                return cli_fail(cli, "out of memory");
+                        r = arena_map_put(&arena, &quilt__exec_container_request__environment_entry__descriptor, env,
+                                          &req.n_environment, key, value);
+                        if (r < 0)
+                                return cli_fail(cli, "out of memory");
                         break;
+                }
                 case 'w':
                         if (optarg[0] != '/')
                                 return cli_usage(cli, "invalid --workdir '%s': must be an absolute path", optarg);
+                        req.working_directory = optarg;
                         break;
                 case 'u':
                         if (parse_user_spec(optarg) < 0)
                                 return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
                                                  optarg);
+                        req.user = optarg;
                         break;
                 case 'n':
+                        by_name = true;
                         break;
                 default:
                         return cli_getopt_error(cli, c, argv);
                 }
         if (optind >= argc)
                 return cli_usage(cli, "missing CONTAINER (see 'quilt shell --help')");
-        if (argc - optind > 2)
-                return cli_usage(cli, "unexpected argument '%s'", argv[optind + 2]);
 
-        /* A terminal session needs a bidirectional stream; the API has unary exec only. */
-        return cli_not_supported(cli, "");
+        if (by_name)
+                req.container_name = argv[optind];
+        else
+                req.container_id = argv[optind];
+        if (optind + 1 < argc) {
+                req.command = argv + optind + 1;
+                req.n_command = (size_t) (argc - optind - 1);
+        } else {
+                req.command = default_shell;
+                req.n_command = ELEMENTSOF(default_shell);
+        }
+        req.tty = true;
+        req.capture_output = true;
+
+        if (!cli->timeout_set)
+                cli->timeout_usec = 0;
+        r = cli_exec_stream(cli, &req, true);
+        if (r == CLI_EXEC_FALLBACK)
+                return cli_not_supported(cli, "");
+        return r;
 }

@@ -37,9 +37,6 @@ static const char exec_usage[] =
         "      --json             print the reply (exit code, stdout, stderr) as JSON\n"
         "  -h, --help             show this help\n";
 
-/* How quilt exec ends when the command did not: as coreutils' timeout(1). */
-#define CLI_EXIT_EXEC_TIMEOUT 124
-
 /* The command's status as ours: 128+N for signal N, as a shell reports it. */
 static int exit_status_of(const Quilt__ExecContainerResponse *reply) {
         if (reply->timed_out)
@@ -172,7 +169,7 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
         };
         Quilt__ExecContainerRequest req = QUILT__EXEC_CONTAINER_REQUEST__INIT;
         _cleanup_arena_ Arena arena = {};
-        const char *container = NULL, *unsupported = NULL;
+        const char *container = NULL;
         bool interactive = false;
         char **fragments, *shell_cmd[3];
         size_t n_fragments = 0, key_len;
@@ -303,10 +300,24 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
 
         if (req.detach && (interactive || req.tty))
                 return cli_usage(cli, "--detach does not go with --interactive or --tty");
-        if (interactive && req.tty)
-                unsupported = "-it (a terminal session)";
-        if (unsupported)
-                return cli_not_supported(cli, unsupported);
+        if (req.detach && cli->timeout_set)
+                return cli_usage(cli, "--detach does not go with --timeout");
+        if (cli->json && interactive && req.tty)
+                return cli_usage(cli, "--json does not go with a terminal session (-it)");
+
+        /* A command runs as long as it runs: no deadline for the call. */
+        if (!cli->timeout_set)
+                cli->timeout_usec = 0;
+
+        /* Output as it arrives (and exact bytes, NULs included) unless the whole reply is
+         * wanted (--json) or there is nothing to wait for (--detach). */
+        if (!cli->json && !req.detach) {
+                r = cli_exec_stream(cli, &req, interactive);
+                if (r != CLI_EXEC_FALLBACK)
+                        return r;
+                if (interactive && req.tty)
+                        return cli_not_supported(cli, "-it (a terminal session)");
+        }
 
         if (interactive) {
                 r = read_stdin(cli, &arena, &req.stdin);

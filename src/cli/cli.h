@@ -119,6 +119,9 @@ int cli_call(Cli *cli, const char *method, const ProtobufCMessage *request, CliC
  * freed with quilt_client_stream_free() before cli_done(). */
 int cli_stream_open(Cli *cli, const char *method, const ProtobufCMessage *request, QuiltStream **ret);
 int cli_stream_recv(Cli *cli, QuiltStream *s, uint64_t timeout_usec, ProtobufCMessage **ret);
+/* Prints a call's error status as cli_call() does ("quilt: <verb>: <message> (<CODE>)", or
+ * that quiltd cannot be reached); returns CLI_EXIT_FAILURE. */
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message);
 
 /* Prints m as indented JSON on stdout. Returns 0 or CLI_EXIT_FAILURE. */
 int cli_print_json(Cli *cli, const ProtobufCMessage *m);
@@ -311,6 +314,16 @@ int verb_cp(Cli *cli, int argc, char *argv[]);
 int verb_exec(Cli *cli, int argc, char *argv[]);
 /* Shared with "icc exec": runs the already-parsed exec request and prints its result. */
 int cli_exec_run(Cli *cli, const Quilt__ExecContainerRequest *req, bool json);
+
+/* How quilt exec exits when --timeout ended the command: as coreutils' timeout(1). */
+#define CLI_EXIT_EXEC_TIMEOUT 124
+
+/* cli-exec-stream.c: runs req over ExecContainerStream, or with interactive over
+ * ExecInteractive (stdin, and with req->tty a raw terminal session), writing the output as
+ * it arrives. Returns the exit status, or CLI_EXEC_FALLBACK (nothing printed) when quiltd
+ * does not have the RPC. */
+#define CLI_EXEC_FALLBACK (-ENOSYS)
+int cli_exec_stream(Cli *cli, const Quilt__ExecContainerRequest *req, bool interactive);
 
 /* cli-volume.c, cli-network.c, cli-image.c, cli-monitor.c, cli-cleanup.c */
 int verb_volume(Cli *cli, int argc, char *argv[]);

@@ -15,7 +15,10 @@
  *   stopped       (a StopContainer ended it; comes after its died)
  *   killed        signal, signal_name (a KillContainer delivered the signal)
  *   removed
- *   exec_started, exec_died   (the exec helper's: see its handler) */
+ *   exec_started  pid (in the container), command (argv[0]), detached (true|false)
+ *   exec_died     pid, command, exit_code, signal (0 or the number), signal_name (when
+ *                 signal), timed_out (true|false); not for detached commands, whose end
+ *                 quiltd does not see, nor for commands that never started */
 
 #include <stdbool.h>
 #include <stdint.h>

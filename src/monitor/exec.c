@@ -30,12 +30,11 @@
 #include "strv.h"
 
 typedef struct Exec {
-        ContainerSpec *container;
+        const ContainerSpec *container;
         ExecSpec *spec;
         char **env;
 
-        pid_t init_pid;
-        CgroupSet cgroups;
+        CgroupSet *cgroups; /* the container's hierarchies */
         char sub[32]; /* "exec-<our pid>"; empty when detached (payload/ itself) */
         bool sub_created;
 
@@ -196,6 +195,8 @@ _noreturn_ static void child_main(Exec *e, CgroupJoin *join, bool in_unified, in
         /* Until execve(), we hold host fds and all of root's capabilities inside the
          * container: not dumpable means no container process can open our /proc files. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* The monitor protects itself from the OOM killer; the command must not inherit that. */
+        (void) write_string_file("/proc/self/oom_score_adj", "0");
         for (int sig = 1; sig < _NSIG; sig++)
                 (void) signal(sig, SIG_DFL);
         sigemptyset(&none);
@@ -278,32 +279,18 @@ _noreturn_ static void child_main(Exec *e, CgroupJoin *join, bool in_unified, in
 
 /* ---- the helper --------------------------------------------------------------------- */
 
-static int exec_setup(Exec *e, const char *run_dir) {
-        _cleanup_free_ char *config_path = NULL;
+/* The request on EXEC_SPEC_FD, for e->container. */
+static int exec_load_request(Exec *e) {
         int r;
 
-        if (asprintf(&config_path, "%s/config.json", run_dir) < 0)
-                return exec_fail(EXEC_EXIT_SETUP_FAILED, "out of memory");
-        r = container_spec_load(config_path, &e->container);
-        if (r < 0)
-                return exec_fail(EXEC_EXIT_SETUP_FAILED, "cannot load the container's configuration: %s",
-                                 strerror(-r));
         r = exec_spec_read(EXEC_SPEC_FD, &e->spec);
         (void) close(EXEC_SPEC_FD);
         if (r < 0)
                 return exec_fail(EXEC_EXIT_SETUP_FAILED, "invalid exec request: %s", strerror(-r));
         if (build_env(e) < 0)
                 return exec_fail(EXEC_EXIT_SETUP_FAILED, "out of memory");
-
-        r = pidfd_get_pid(EXEC_PIDFD_FD, &e->init_pid);
-        if (r < 0)
-                return exec_fail(EXEC_EXIT_SETUP_FAILED, "the container is not running (its init is gone)");
-        r = cgroup_set_discover_payload(&e->cgroups, e->init_pid, e->container->cgroup_leaf);
-        /* What /proc/<pid> said is about our init only if the pidfd's process still lives. */
         if (pidfd_signal(EXEC_PIDFD_FD, 0) < 0)
                 return exec_fail(EXEC_EXIT_SETUP_FAILED, "the container is not running (its init is gone)");
-        if (r < 0)
-                return exec_fail(EXEC_EXIT_SETUP_FAILED, "cannot find the container's cgroups: %s", strerror(-r));
 
         if (!e->spec->detach)
                 (void) snprintf(e->sub, sizeof e->sub, "exec-%i", (int) getpid());
@@ -373,7 +360,7 @@ static pid_t read_status(int fd, int *ret_code, char *text, size_t text_size) {
 
 static void exec_kill(Exec *e) {
         if (e->sub_created)
-                (void) cgroup_set_kill_sub(&e->cgroups, e->sub);
+                (void) cgroup_set_kill_sub(e->cgroups, e->sub);
         if (e->child_pidfd >= 0)
                 (void) pidfd_signal(e->child_pidfd, SIGKILL);
 }
@@ -473,7 +460,7 @@ static int exec_run(Exec *e) {
                                          strerror(-r));
         }
 
-        r = cgroup_set_prepare_join(&e->cgroups, e->sub[0] ? e->sub : NULL, &join);
+        r = cgroup_set_prepare_join(e->cgroups, e->sub[0] ? e->sub : NULL, &join);
         if (r < 0)
                 return exec_fail(EXEC_EXIT_SETUP_FAILED, "cannot create the exec's cgroup: %s", strerror(-r));
         e->sub_created = e->sub[0] != 0;
@@ -532,16 +519,18 @@ static int exec_run(Exec *e) {
 static void exec_done(Exec *e) {
         /* After the report: quiltd answers while we tidy up. */
         if (e->sub_created)
-                (void) cgroup_set_remove_sub(&e->cgroups, e->sub);
-        cgroup_set_done(&e->cgroups);
+                (void) cgroup_set_remove_sub(e->cgroups, e->sub);
         safe_close(e->child_pidfd);
         strv_free(e->env);
         exec_spec_free(e->spec);
-        container_spec_free(e->container);
 }
 
 int exec_main(int argc, char *argv[]) {
-        Exec e = { .child_pidfd = -EBADF, .control_open = true };
+        _cleanup_(container_spec_freep) ContainerSpec *container = NULL;
+        _cleanup_(cgroup_set_done) CgroupSet cgroups = {};
+        _cleanup_free_ char *config_path = NULL;
+        Exec e = { .cgroups = &cgroups, .child_pidfd = -EBADF, .control_open = true };
+        pid_t init_pid;
         int r;
 
         if (argc != 3 || argv[2][0] != '/') {
@@ -550,9 +539,96 @@ int exec_main(int argc, char *argv[]) {
         }
         (void) signal(SIGPIPE, SIG_IGN);
 
-        r = exec_setup(&e, argv[2]);
+        if (asprintf(&config_path, "%s/config.json", argv[2]) < 0)
+                return exec_fail(EXEC_EXIT_SETUP_FAILED, "out of memory"), 1;
+        r = container_spec_load(config_path, &container);
+        if (r < 0)
+                return exec_fail(EXEC_EXIT_SETUP_FAILED, "cannot load the container's configuration: %s",
+                                 strerror(-r)), 1;
+        e.container = container;
+
+        r = pidfd_get_pid(EXEC_PIDFD_FD, &init_pid);
+        if (r < 0)
+                return exec_fail(EXEC_EXIT_SETUP_FAILED, "the container is not running (its init is gone)"), 1;
+        r = cgroup_set_discover_payload(&cgroups, init_pid, container->cgroup_leaf);
+        /* What /proc/<pid> said is about our init only if the pidfd's process still lives
+         * (exec_load_request() checks). */
+        if (r < 0)
+                return exec_fail(EXEC_EXIT_SETUP_FAILED, "cannot find the container's cgroups: %s", strerror(-r)), 1;
+
+        r = exec_load_request(&e);
         if (r >= 0)
                 r = exec_run(&e);
         exec_done(&e);
         return r < 0 ? 1 : 0;
+}
+
+/* Receives quiltd's request on conn: "exec" with the spec's memfd and, unless the spec says
+ * tty or detach, the command's stdin, stdout and stderr. Leaves them at their fds. */
+static int serve_receive(int conn, int init_pidfd) {
+        char buf[16], cmsg_buf[CMSG_SPACE(4 * sizeof(int))];
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = cmsg_buf,
+                .msg_controllen = sizeof cmsg_buf,
+        };
+        int fds[EXEC_N_FDS], n_passed = 0;
+        struct cmsghdr *cmsg;
+        ssize_t n;
+
+        for (int i = 0; i < EXEC_N_FDS; i++)
+                fds[i] = -EBADF;
+        do
+                n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+                        n_passed = (int) ((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                        memcpy(fds + EXEC_SPEC_FD, CMSG_DATA(cmsg), (size_t) MIN(n_passed, 4) * sizeof(int));
+                }
+        if (n != (ssize_t) strlen(EXEC_MSG_EXEC) || memcmp(buf, EXEC_MSG_EXEC, n) != 0 || (n_passed != 1 && n_passed != 4) ||
+            (mh.msg_flags & MSG_CTRUNC))
+                return -EBADMSG;
+        fds[EXEC_CONTROL_FD] = conn;
+        fds[EXEC_PIDFD_FD] = init_pidfd;
+
+        /* To their numbers, which may be taken by the monitor's own fds now: copies above
+         * the table first (the originals may sit inside it), then into place, then
+         * everything else of the monitor's closed. */
+        for (int i = EXEC_CONTROL_FD; i < EXEC_N_FDS; i++)
+                if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, EXEC_N_FDS)) < 0)
+                        return -errno;
+        if (close_range(3, EXEC_N_FDS - 1, 0) < 0)
+                return -errno;
+        for (int i = EXEC_CONTROL_FD; i < EXEC_N_FDS; i++)
+                if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+                        return -errno;
+        return close_range(EXEC_N_FDS, ~0U, 0) < 0 ? -errno : 0;
+}
+
+_noreturn_ void exec_serve(const ContainerSpec *container, CgroupSet *cgroups, int init_pidfd, int conn) {
+        Exec e = { .container = container, .cgroups = cgroups, .child_pidfd = -EBADF, .control_open = true };
+        sigset_t none;
+        int r;
+
+        /* A fork of the monitor: its signal handling is not ours. */
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        r = serve_receive(conn, init_pidfd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to receive an exec request: %m");
+                _exit(1);
+        }
+
+        r = exec_load_request(&e);
+        if (r >= 0)
+                r = exec_run(&e);
+        exec_done(&e);
+        _exit(r < 0 ? 1 : 0);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "init.h"
 
@@ -186,7 +190,10 @@ int init_resolve_user(const char *user, InitCredentials *ret) {
         return 0;
 }
 
-static int load_seccomp(bool no_new_privs) {
+/* The filter as BPF, once compiled for many loads (execs fork from the monitor). */
+static struct sock_fprog compiled;
+
+static int build_seccomp(bool no_new_privs, scmp_filter_ctx *ret) {
         scmp_filter_ctx ctx;
         int r;
 
@@ -224,15 +231,69 @@ static int load_seccomp(bool no_new_privs) {
         if (r < 0)
                 goto fail;
 
-        r = seccomp_load(ctx);
-        if (r < 0)
-                goto fail;
-        seccomp_release(ctx);
+        *ret = ctx;
         return 0;
 
 fail:
         seccomp_release(ctx);
         return init_fail(r, "seccomp filter");
+}
+
+int init_seccomp_precompile(void) {
+        _cleanup_close_ int fd = -EBADF;
+        scmp_filter_ctx ctx;
+        struct stat st;
+        void *p;
+        int r;
+
+        if (compiled.filter)
+                return 0;
+        r = build_seccomp(false, &ctx);
+        if (r < 0)
+                return r;
+        fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+        r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+        seccomp_release(ctx);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+            st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EBADMSG;
+        p = malloc((size_t) st.st_size);
+        if (!p)
+                return -ENOMEM;
+        if (pread(fd, p, (size_t) st.st_size, 0) != st.st_size) {
+                free(p);
+                return -EIO;
+        }
+        compiled = (struct sock_fprog) {
+                .len = (unsigned short) (st.st_size / sizeof(struct sock_filter)),
+                .filter = p,
+        };
+        return 0;
+}
+
+static int load_seccomp(bool no_new_privs) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        /* Without no_new_privs the kernel wants CAP_SYS_ADMIN, which the caller still has. */
+        if (compiled.filter) {
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &compiled, 0, 0) < 0)
+                        return init_fail(errno, "seccomp filter");
+                return 0;
+        }
+
+        r = build_seccomp(no_new_privs, &ctx);
+        if (r < 0)
+                return r;
+        r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        if (r < 0)
+                return init_fail(r, "seccomp filter");
+        return 0;
 }
 
 static int parse_capabilities(char *const *names, cap_value_t **ret, size_t *ret_n) {

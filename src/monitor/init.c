@@ -40,6 +40,10 @@ const char *init_fail_message(void) {
         return fail_message;
 }
 
+void init_fail_clear(void) {
+        fail_message[0] = '\0';
+}
+
 static void send_message(const char *prefix, const char *text) {
         char buf[INIT_MSG_MAX];
         int n;

@@ -54,6 +54,7 @@ _noreturn_ void init_main(const ContainerSpec *spec, int sync_fd, int stdout_fd,
 int init_fail(int error, const char *format, ...) _printf_(2, 3);
 /* The first failure recorded by init_fail(), or "". */
 const char *init_fail_message(void);
+void init_fail_clear(void);
 
 /* init-mounts.c: the root file system, /proc, /sys, /dev, masked and read-only paths,
  * pivot_root, the /etc files (init_write_etc_files()), and last the container's own binds,
@@ -86,6 +87,10 @@ void init_credentials_done(InitCredentials *c);
 
 /* Resolves spec.user against the container's /etc/passwd and /etc/group (after pivot_root). */
 int init_resolve_user(const char *user, InitCredentials *ret);
+
+/* Compiles the seccomp filter once, so that later init_drop_privileges() calls in this
+ * process and its forks (execs) only load it. */
+int init_seccomp_precompile(void);
 
 /* Bounding set, groups and ids, capabilities, ambient set, no_new_privs and the seccomp
  * filter, in the order that keeps each step possible. */

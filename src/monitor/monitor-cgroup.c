@@ -247,6 +247,24 @@ static char *sub_path(const CgroupHierarchy *h, const char *sub) {
         return p;
 }
 
+/* The one hierarchy that gets payload/<sub>: it only has to find the sub's processes to
+ * kill them, and every hierarchy holds all of them. cgroup2 has cgroup.kill; a v1 pids
+ * cgroup is the cheapest to create (a memory cgroup costs far more). The rest of the
+ * hierarchies keep the sub's processes in payload/, whose limits and accounting count. */
+static CgroupHierarchy *sub_hierarchy(CgroupSet *s) {
+        CgroupHierarchy *pick = NULL;
+
+        for (size_t i = 0; i < s->n_hierarchies; i++) {
+                CgroupHierarchy *h = &s->hierarchies[i];
+
+                if (h->unified)
+                        return h;
+                if (!pick || cg_has_attr(h->leaf, "pids.max"))
+                        pick = pick && cg_has_attr(pick->leaf, "pids.max") ? pick : h;
+        }
+        return pick;
+}
+
 void cgroup_join_done(CgroupJoin *j) {
         for (int *fd = j->task_fds; fd && *fd >= 0; fd++)
                 safe_close(*fd);
@@ -257,6 +275,7 @@ void cgroup_join_done(CgroupJoin *j) {
 
 int cgroup_set_prepare_join(CgroupSet *s, const char *sub, CgroupJoin *ret) {
         CgroupJoin j = { .unified_dir_fd = -EBADF, .unified_procs_fd = -EBADF };
+        const CgroupHierarchy *sub_h = sub ? sub_hierarchy(s) : NULL;
         size_t n = 0;
         int r;
 
@@ -267,13 +286,13 @@ int cgroup_set_prepare_join(CgroupSet *s, const char *sub, CgroupJoin *ret) {
 
         for (size_t i = 0; i < s->n_hierarchies; i++) {
                 CgroupHierarchy *h = &s->hierarchies[i];
-                _cleanup_free_ char *dir = sub_path(h, sub), *file = NULL;
+                _cleanup_free_ char *dir = sub_path(h, h == sub_h ? sub : NULL), *file = NULL;
 
                 if (!dir) {
                         r = log_oom();
                         goto fail;
                 }
-                if (sub) {
+                if (h == sub_h) {
                         if (mkdir(dir, 0755) < 0) {
                                 r = log_error_errno(errno, "Failed to create %s: %m", dir);
                                 goto fail;
@@ -317,19 +336,8 @@ fail:
         return r;
 }
 
-/* The hierarchy to kill in: every hierarchy holds all of the processes, and cgroup2 has
- * cgroup.kill. */
-static const CgroupHierarchy *kill_hierarchy(const CgroupSet *s) {
-        const CgroupHierarchy *h = NULL;
-
-        for (size_t i = 0; i < s->n_hierarchies; i++)
-                if (!h || s->hierarchies[i].unified)
-                        h = &s->hierarchies[i];
-        return h;
-}
-
 int cgroup_set_kill_sub(CgroupSet *s, const char *sub) {
-        const CgroupHierarchy *h = kill_hierarchy(s);
+        const CgroupHierarchy *h = sub_hierarchy(s);
         _cleanup_free_ char *dir = NULL;
         int r;
 
@@ -345,34 +353,34 @@ int cgroup_set_kill_sub(CgroupSet *s, const char *sub) {
 }
 
 int cgroup_set_remove_sub(CgroupSet *s, const char *sub) {
-        int ret = 0;
+        const CgroupHierarchy *h = sub_hierarchy(s);
+        _cleanup_free_ char *payload = NULL, *dir = NULL;
+        int r;
 
-        for (size_t i = 0; i < s->n_hierarchies; i++) {
-                _cleanup_free_ char *payload = sub_path(&s->hierarchies[i], NULL),
-                                    *dir = sub_path(&s->hierarchies[i], sub);
-                int r;
+        if (!h)
+                return 0;
+        payload = sub_path(h, NULL);
+        dir = sub_path(h, sub);
+        if (!payload || !dir)
+                return log_oom();
 
-                if (!payload || !dir)
-                        return log_oom();
+        /* What the command left running in the background stays with the container. Moving
+         * is per process: repeat while forks race with us. */
+        for (unsigned round = 0; round < 10; round++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
 
-                /* What the command left running in the background stays with the container.
-                 * Moving is per process: repeat while forks race with us. */
-                for (unsigned round = 0; round < 10; round++) {
-                        _cleanup_free_ pid_t *pids = NULL;
-                        size_t n = 0;
-
-                        r = cg_read_pids(dir, &pids, &n);
-                        if (r < 0 || n == 0)
-                                break;
-                        for (size_t j = 0; j < n; j++)
-                                (void) cg_attach(payload, pids[j]);
-                }
-
-                r = cg_remove_tree(dir);
-                if (r < 0 && ret == 0)
-                        ret = log_warning_errno(r, "Failed to remove %s: %m", dir);
+                r = cg_read_pids(dir, &pids, &n);
+                if (r < 0 || n == 0)
+                        break;
+                for (size_t j = 0; j < n; j++)
+                        (void) cg_attach(payload, pids[j]);
         }
-        return ret;
+
+        r = cg_remove_tree(dir);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to remove %s: %m", dir);
+        return 0;
 }
 
 int cgroup_set_oom_kills(CgroupSet *s, uint64_t *ret) {

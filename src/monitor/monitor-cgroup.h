@@ -38,8 +38,10 @@ int cgroup_set_attach_payload(CgroupSet *s, pid_t pid);
  * <leaf>/payload. -ENOENT (logged) when there are none. */
 int cgroup_set_discover_payload(CgroupSet *s, pid_t pid, const char *leaf);
 
-/* How a child of the caller joins payload/<sub> in every hierarchy, also after it left the
- * host's mount namespace: it writes "0" to each v1 task file (which moves the writing
+/* How a child of the caller joins payload/<sub>, also after it left the host's mount
+ * namespace. payload/<sub> exists in one hierarchy (cgroup2, else the v1 pids hierarchy),
+ * which is enough to find and kill the sub's processes; in the others the child joins
+ * payload/ itself. It writes "0" to each v1 task file (which moves the writing
  * thread; the child must have one), and on cgroup2 it is either created there with
  * clone3(CLONE_INTO_CGROUP, unified_dir_fd) or writes "0" to unified_procs_fd. */
 typedef struct CgroupJoin {
@@ -50,8 +52,8 @@ typedef struct CgroupJoin {
 
 void cgroup_join_done(CgroupJoin *j);
 
-/* Creates payload/<sub> in every hierarchy (sub NULL: payload/ itself) and opens what a
- * child needs to join it. */
+/* Creates payload/<sub> (sub NULL: none, payload/ itself) and opens what a child needs to
+ * join it. */
 int cgroup_set_prepare_join(CgroupSet *s, const char *sub, CgroupJoin *ret);
 
 /* SIGKILLs everything in payload/<sub> until it is empty. */

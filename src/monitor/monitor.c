@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -26,6 +27,7 @@
 #include "monitor-cgroup.h"
 #include "monitor-log.h"
 #include "signal-util.h"
+#include "proc-util.h"
 #include "time-util.h"
 
 #define CONTROL_FD 3
@@ -48,11 +50,15 @@ typedef struct Monitor {
         LogStream streams[2]; /* stdout, stderr */
 
         pid_t init_pid;
+        int init_pidfd;
         int sync_fd;
         int signal_fd;
         int control_fd;    /* kept open while waiting for "net-ready" */
         char control_buf[16];
         size_t control_len;
+
+        int exec_fd;      /* listening on <run_dir>/exec.sock (exec.c) */
+        char *exec_path;
 
         bool reported;     /* the line on fd 4 is written */
         bool status_known; /* init said how the command ended */
@@ -65,9 +71,11 @@ typedef struct Monitor {
 /* Static: the two 16 KiB line buffers are only paged in when used. */
 static Monitor monitor = {
         .report_fd = REPORT_FD,
+        .init_pidfd = -EBADF,
         .sync_fd = -EBADF,
         .signal_fd = -EBADF,
         .control_fd = -EBADF,
+        .exec_fd = -EBADF,
         .log.file.fd = -EBADF,
         .streams = {
                 [CONTAINER_LOG_STDOUT] = { .kind = CONTAINER_LOG_STDOUT, .fd = -EBADF },
@@ -219,6 +227,95 @@ static int spawn_init(Monitor *m) {
         return 0;
 }
 
+/* quiltd runs commands in the container through us (exec_serve() in a fork): we know the
+ * spec, the cgroups and init already, and a fork is much cheaper than quiltd spawning a
+ * helper that finds them all again. Without the socket quiltd spawns "quilt-monitor exec". */
+static void monitor_listen_exec(Monitor *m) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int r;
+
+        m->init_pidfd = pidfd_open_pid(m->init_pid);
+        if (m->init_pidfd < 0) {
+                log_warning_errno(m->init_pidfd, "Failed to open a pidfd for init, no exec socket: %m");
+                return;
+        }
+        if (asprintf(&m->exec_path, "%s/exec.sock", m->spec->run_dir) < 0) {
+                log_oom();
+                return;
+        }
+        if (strlen(m->exec_path) >= sizeof sa.sun_path) {
+                log_info("%s is too long for a socket, quiltd will spawn exec helpers.", m->exec_path);
+                m->exec_path = mfree(m->exec_path);
+                return;
+        }
+        memcpy(sa.sun_path, m->exec_path, strlen(m->exec_path) + 1);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        (void) unlink(m->exec_path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, SOMAXCONN) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        m->exec_fd = TAKE_FD(fd);
+
+        /* Every exec loads it; compiling it takes longer than the rest of an exec's setup. */
+        if (m->spec->seccomp) {
+                r = init_seccomp_precompile();
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to compile the seccomp filter ahead, execs will: %m");
+                        init_fail_clear();
+                }
+        }
+        return;
+
+fail:
+        log_warning_errno(r, "Failed to listen on %s, quiltd will spawn exec helpers: %m", m->exec_path);
+        (void) unlink(m->exec_path);
+        m->exec_path = mfree(m->exec_path);
+}
+
+static void monitor_stop_exec(Monitor *m) {
+        m->exec_fd = safe_close(m->exec_fd);
+        if (m->exec_path) {
+                (void) unlink(m->exec_path);
+                m->exec_path = mfree(m->exec_path);
+        }
+}
+
+static void monitor_accept_exec(Monitor *m) {
+        for (;;) {
+                _cleanup_close_ int conn = -EBADF;
+                struct ucred cred;
+                socklen_t len = sizeof cred;
+                pid_t pid;
+
+                conn = accept4(m->exec_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (conn < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                log_warning_errno(errno, "Failed to accept an exec connection: %m");
+                        return;
+                }
+                /* The directory is root's alone; this is one more lock on the door. */
+                if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                        log_warning("Refusing an exec connection from uid %u.", (unsigned) cred.uid);
+                        continue;
+                }
+                /* The connection is blocking for the exec process. */
+                pid = fork();
+                if (pid < 0) {
+                        log_warning_errno(errno, "Failed to fork for an exec: %m");
+                        continue;
+                }
+                if (pid == 0)
+                        exec_serve(m->spec, &m->cgroups, m->init_pidfd, conn);
+        }
+}
+
 static int monitor_setup(Monitor *m, const char *run_dir) {
         _cleanup_free_ char *config_path = NULL;
         sigset_t mask;
@@ -306,6 +403,10 @@ static int monitor_setup(Monitor *m, const char *run_dir) {
                 if (set_nonblock(m->control_fd) < 0)
                         return monitor_fail(m, errno, "set up the control pipe");
         }
+
+        /* Exec has no use for a container that could not start: quiltd only execs in
+         * RUNNING ones, which it learns from our report. */
+        monitor_listen_exec(m);
         return 0;
 }
 
@@ -416,6 +517,7 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                         { .fd = output ? m->streams[CONTAINER_LOG_STDOUT].fd : -1, .events = POLLIN },
                         { .fd = output ? m->streams[CONTAINER_LOG_STDERR].fd : -1, .events = POLLIN },
                         { .fd = m->control_fd, .events = POLLIN },
+                        { .fd = deadline == 0 ? m->exec_fd : -1, .events = POLLIN },
                 };
                 int timeout = -1;
 
@@ -450,6 +552,8 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                                 (void) log_stream_process(&m->streams[i], &m->log);
                 if (p[0].revents)
                         process_signals(m);
+                if (p[5].revents)
+                        monitor_accept_exec(m);
         }
 }
 
@@ -481,6 +585,9 @@ static void monitor_log_exit(Monitor *m) {
 
 static void monitor_finish(Monitor *m) {
         uint64_t oom_end;
+
+        /* No new execs into a container whose init is gone. */
+        monitor_stop_exec(m);
 
         /* Whatever init said before dying is still queued. */
         process_sync(m);
@@ -537,6 +644,8 @@ static void monitor_done(Monitor *m) {
         (void) cgroup_set_remove_payload(&m->cgroups);
         cgroup_set_done(&m->cgroups);
         log_sink_close(&m->log);
+        monitor_stop_exec(m);
+        m->init_pidfd = safe_close(m->init_pidfd);
         m->sync_fd = safe_close(m->sync_fd);
         m->signal_fd = safe_close(m->signal_fd);
         m->report_fd = safe_close(m->report_fd);

@@ -11,6 +11,8 @@
  *        config.json                    written by quiltd before spawning the monitor
  *        monitor.log                    the monitor's own stderr (diagnostics)
  *        exit.json                      written by the monitor, atomically, before it exits
+ *        exec.sock                      the monitor runs execs for quiltd (exec-spec.h)
+ *                                       while init lives
  *   /var/lib/quilt/containers/<id>/     (state_dir, mode 0700)
  *        upper/ work/                   the overlayfs upper and work dirs (kept until rm)
  *        rootfs/                        empty mount point; the overlay is mounted there

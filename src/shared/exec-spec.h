@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The contract between quiltd and "quilt-monitor exec", the helper that runs one command
- * in a running container (quilt exec, quilt shell). quiltd is multi-threaded and cannot
- * fork and setns() itself, so it posix_spawn()s the helper with a clean environment and:
+/* The contract between quiltd and the process that runs one command in a running
+ * container (quilt exec, quilt shell). quiltd is multi-threaded and cannot fork and
+ * setns() itself. Two ways, with the same messages afterwards:
+ *
+ * 1. The container's monitor listens on <run_dir>/exec.sock (SOCK_SEQPACKET) while init
+ *    lives. quiltd connects and sends "exec" with SCM_RIGHTS: the ExecSpec as JSON in a
+ *    memfd and, unless the spec asks for a tty or detach, the command's stdin, stdout and
+ *    stderr. The monitor forks; the fork serves the exec on that connection. This is the
+ *    fast way: nothing to spawn, load or discover.
+ *
+ * 2. Without the socket (a monitor older than it), quiltd posix_spawn()s the helper with a
+ *    clean environment and:
  *
  *   argv   quilt-monitor exec <run_dir>      (<run_dir>/config.json: the container's spec,
  *                                            for its namespaces, cgroup leaf, capabilities,
@@ -18,11 +27,14 @@
  *          where the command gets a pty from the container's own devpts, and when detached,
  *          where its output goes to the container's log (init's stdout and stderr)
  *
- * The helper creates the cgroup payload/exec-<helper pid> next to init in every hierarchy
- * (detached commands join payload/ itself), forks a child into the container's pid
- * namespace that moves itself there, joins the other namespaces, applies the container's
- * rlimits, user, capabilities, no_new_privs and seccomp filter, and execs. The helper
- * stays outside the container as the command's parent:
+ *    (The monitor's fork arranges the same fds before it goes on like the helper.)
+ *
+ * The helper creates the cgroup payload/exec-<helper pid> (in one hierarchy, which is
+ * enough to find and kill all of the command's processes; detached commands join payload/
+ * itself), forks a child into the container's pid namespace that moves itself there,
+ * joins the other namespaces, applies the container's rlimits, user, capabilities,
+ * no_new_privs and seccomp filter, and execs. The helper stays outside the container as
+ * the command's parent:
  *
  *   helper → quiltd  "pty"                    with the pty master as SCM_RIGHTS (tty only;
  *                                             always before "started")
@@ -35,6 +47,8 @@
  *   quiltd → helper  "kill"                   SIGKILL every process of the exec's cgroup
  *                                             (a timeout, a cancelled call)
  *                    EOF                      quiltd went away: the same as "kill"
+ *   quiltd learns that the helper is done from the socket's EOF (and, for a spawned one,
+ *   from its pidfd).
  *
  * After "exit"/"signal", processes the command left running in the background move to
  * payload/ (they belong to the container now, as with docker exec), the exec cgroup is
@@ -53,6 +67,7 @@
 #define EXEC_STDERR_FD 8
 #define EXEC_N_FDS 9
 
+#define EXEC_MSG_EXEC "exec"
 #define EXEC_MSG_PTY "pty"
 #define EXEC_MSG_STARTED "started "
 #define EXEC_MSG_FAILED "failed "

@@ -27,7 +27,7 @@
 #include "rpc-kind.h"
 
 /* As the daemon's limit, so that large exec output or logs are not refused here. */
-#define CLIENT_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
+#define CLIENT_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
 
 struct QuiltClient {
         const ProtobufCServiceDescriptor *service;

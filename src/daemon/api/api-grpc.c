@@ -67,8 +67,9 @@
 #define GRPC_REQUESTS_PER_METHOD     4
 #define GRPC_REQUESTS_UNKNOWN_METHOD 2
 
-/* grpc's default of 4 MiB is tight for exec output and logs. */
-#define GRPC_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
+/* grpc's default of 4 MiB is tight for exec output and logs: an ExecContainer reply
+ * carries up to 32 MiB of output (plus its framing). */
+#define GRPC_MAX_MESSAGE_SIZE (64 * 1024 * 1024)
 
 /* After EMFILE & co. the listening socket stays readable; pause it instead of spinning. */
 #define GRPC_ACCEPT_RETRY_USEC (1 * USEC_PER_SEC)

@@ -22,6 +22,8 @@ int api_list_containers(Manager *m, ApiCall *call);
 int api_wait_container(Manager *m, ApiCall *call);
 /* handler-container-exec.c */
 int api_exec_container(Manager *m, ApiCall *call);
+int api_exec_container_stream(Manager *m, ApiCall *call);
+int api_exec_interactive(Manager *m, ApiCall *call);
 /* handler-image.c */
 int api_list_images(Manager *m, ApiCall *call);
 int api_import_image(Manager *m, ApiCall *call);

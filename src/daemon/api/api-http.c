@@ -93,6 +93,7 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/kill", "KillContainer", { { "signal", "signal" } } },
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
+        { "POST", "/containers/:container_id/exec/stream", "ExecContainerStream", {}, NULL, exec_body_compat },
         { "GET", "/containers/:container_id/logs", "GetContainerLogs",
           { { "tail", "tail" }, { "since", "since_usec" }, { "until", "until_usec" }, { "stream", "streams" },
             { "follow", "follow" } }, NULL, NULL, "StreamContainerLogs" },

@@ -23,6 +23,8 @@ static const ApiHandlerEntry handlers[] = {
         { "ListContainers", api_list_containers },
         { "WaitContainer", api_wait_container },
         { "ExecContainer", api_exec_container },
+        { "ExecContainerStream", api_exec_container_stream },
+        { "ExecInteractive", api_exec_interactive },
         { "ListImages", api_list_images },
         { "ImportImage", api_import_image },
         { "RemoveImage", api_remove_image },

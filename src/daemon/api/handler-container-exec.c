@@ -184,6 +184,15 @@ static char *take_output(ExecBuffer *b) {
         return b->data ? TAKE_PTR(b->data) : strdup("");
 }
 
+static void on_unary_cancel(ApiCall *call) {
+        ExecContext *ctx = call->handler_data;
+
+        /* Nobody waits for the result any more: the command ends (freeing the session
+         * kills it and everything it started). */
+        exec_context_free(ctx);
+        api_call_fail(call, QUILT_STATUS_CANCELLED, "the client went away");
+}
+
 static void on_exit_reply(ExecSession *s, const ExecResult *result, void *userdata) {
         ExecContext *ctx = userdata;
         Quilt__ExecContainerResponse *reply;
@@ -241,11 +250,235 @@ int api_exec_container(Manager *m, ApiCall *call) {
                 exec_context_free(ctx);
                 return 0;
         }
+        call->handler_data = ctx;
+        call->on_cancel = on_unary_cancel;
+
         /* All of stdin is in the request: EOF after it (with a tty: the EOF character, so that
          * a shell reading the terminal ends instead of waiting for a user). */
         if (req->stdin.len > 0 && exec_session_write_stdin(ctx->session, req->stdin.data, req->stdin.len) < 0)
                 log_debug("Exec in container %s: its stdin was closed early.", ctx->request.container_name);
         if (req->stdin.len > 0 || req->tty)
                 (void) exec_session_close_stdin(ctx->session);
+        return 0;
+}
+
+/* ---- the streaming calls ----------------------------------------------------------- */
+
+/* ExecContainerStream and ExecInteractive: each ExecOutput goes out as it happens; the
+ * output pauses while the client is more than API_CALL_QUEUE_HIGH behind. */
+typedef struct ExecStreamContext {
+        ApiCall *call;
+        ExecSession *session;
+        ExecRequest request;
+} ExecStreamContext;
+
+static void exec_stream_context_free(ExecStreamContext *ctx) {
+        if (!ctx)
+                return;
+        exec_session_free(ctx->session);
+        exec_request_done(&ctx->request);
+        free(ctx);
+}
+
+static Quilt__ExecOutput *exec_output_new(Quilt__ExecOutput__Kind kind) {
+        Quilt__ExecOutput *o = new0(Quilt__ExecOutput, 1);
+
+        if (!o)
+                return NULL;
+        quilt__exec_output__init(o);
+        o->kind = kind;
+        o->error_message = strdup("");
+        if (!o->error_message)
+                return mfree(o);
+        return o;
+}
+
+static int exec_stream_send(ExecStreamContext *ctx, Quilt__ExecOutput *o) {
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = api_call_send(ctx->call, &o->base);
+        if (r < 0 || api_call_queued_bytes(ctx->call) >= API_CALL_QUEUE_HIGH)
+                /* A slow client, or one that is gone (on_cancel follows): stop reading. */
+                exec_session_pause_output(ctx->session, true);
+        return r;
+}
+
+static void on_stream_started(ExecSession *s, pid_t pid, void *userdata) {
+        ExecStreamContext *ctx = userdata;
+        Quilt__ExecOutput *o = exec_output_new(QUILT__EXEC_OUTPUT__KIND__STARTED);
+
+        if (o)
+                o->pid = (int32_t) pid;
+        (void) exec_stream_send(ctx, o);
+}
+
+static void on_stream_output(ExecSession *s, ExecStream stream, const void *data, size_t size, void *userdata) {
+        ExecStreamContext *ctx = userdata;
+        Quilt__ExecOutput *o = exec_output_new(stream == EXEC_STREAM_STDERR ? QUILT__EXEC_OUTPUT__KIND__STDERR
+                                                                           : QUILT__EXEC_OUTPUT__KIND__STDOUT);
+
+        if (o) {
+                o->data.data = malloc(size);
+                if (!o->data.data) {
+                        protobuf_c_message_free_unpacked(&o->base, NULL);
+                        o = NULL;
+                } else {
+                        memcpy(o->data.data, data, size);
+                        o->data.len = size;
+                }
+        }
+        if (exec_stream_send(ctx, o) == -ENOMEM)
+                log_warning("Exec in container %s: out of memory, %zu bytes of output lost.",
+                            ctx->request.container_name, size);
+}
+
+static void on_stream_exit(ExecSession *s, const ExecResult *result, void *userdata) {
+        ExecStreamContext *ctx = userdata;
+        Quilt__ExecOutput *o = exec_output_new(QUILT__EXEC_OUTPUT__KIND__EXIT);
+
+        if (o) {
+                o->pid = result->started ? (int32_t) result->pid : 0;
+                o->exit_code = result->exit_code;
+                o->exit_signal = result->exit_signal;
+                o->timed_out = result->timed_out;
+                o->execution_time_ms = result->duration_usec / USEC_PER_MSEC;
+                free(o->error_message);
+                o->error_message = exec_result_message(result, ctx->request.options.timeout_usec);
+                if (!o->error_message) {
+                        protobuf_c_message_free_unpacked(&o->base, NULL);
+                        o = NULL;
+                }
+        }
+        /* The last message goes out before the status. Once answered, the call is not
+         * ours to touch. */
+        if (!o) {
+                api_call_fail_errno(ctx->call, -ENOMEM, "out of memory");
+                exec_stream_context_free(ctx);
+        } else if (api_call_send(ctx->call, &o->base) >= 0) {
+                api_call_reply(ctx->call, NULL);
+                exec_stream_context_free(ctx);
+        } else {
+                /* The client is gone and on_cancel (which has not run, or there would be no
+                 * session calling us) answers: keep the context for it, not the session. */
+                exec_session_free(ctx->session);
+                ctx->session = NULL;
+        }
+}
+
+static void on_stream_drained(ApiCall *call) {
+        ExecStreamContext *ctx = call->handler_data;
+
+        exec_session_pause_output(ctx->session, false);
+}
+
+static void on_stream_cancel(ApiCall *call) {
+        ExecStreamContext *ctx = call->handler_data;
+
+        /* The client is gone: so is the command it ran (freeing the session kills it). */
+        call->handler_data = NULL;
+        exec_stream_context_free(ctx);
+        api_call_fail(call, QUILT_STATUS_CANCELLED, "the client went away");
+}
+
+static const ExecCallbacks stream_callbacks = {
+        .on_started = on_stream_started,
+        .on_output = on_stream_output,
+        .on_exit = on_stream_exit,
+};
+
+/* Starts req for the call; answers the call on failure. */
+static int exec_stream_start(ApiCall *call, const Quilt__ExecContainerRequest *req) {
+        ExecStreamContext *ctx;
+        int r;
+
+        ctx = new0(ExecStreamContext, 1);
+        if (!ctx)
+                return api_call_fail_errno(call, -ENOMEM, "out of memory");
+        ctx->call = call;
+
+        r = exec_request_parse(call, req, &ctx->request);
+        if (r < 0) {
+                exec_stream_context_free(ctx);
+                return r;
+        }
+        ctx->request.options.stdin_open = call->method->client_streaming || req->stdin.len > 0;
+
+        r = exec_request_start(call, &ctx->request, &stream_callbacks, ctx, &ctx->session);
+        if (r < 0) {
+                exec_stream_context_free(ctx);
+                return r;
+        }
+        call->handler_data = ctx;
+        call->on_cancel = on_stream_cancel;
+        call->on_drained = on_stream_drained;
+
+        if (req->stdin.len > 0 && exec_session_write_stdin(ctx->session, req->stdin.data, req->stdin.len) < 0)
+                log_debug("Exec in container %s: its stdin was closed early.", ctx->request.container_name);
+        /* Without a client stream all of stdin was in the request. */
+        if (!call->method->client_streaming && (req->stdin.len > 0 || req->tty))
+                (void) exec_session_close_stdin(ctx->session);
+        return 0;
+}
+
+int api_exec_container_stream(Manager *m, ApiCall *call) {
+        (void) exec_stream_start(call, (const Quilt__ExecContainerRequest *) call->request);
+        return 0;
+}
+
+static void on_interactive_message(ApiCall *call, ProtobufCMessage *message) {
+        _cleanup_proto_ ProtobufCMessage *m = message;
+        const Quilt__ExecInput *in = (const Quilt__ExecInput *) message;
+        ExecStreamContext *ctx = call->handler_data;
+        int r;
+
+        if (!ctx || !ctx->session)
+                return; /* it ended; the status is on its way */
+        if (in->start) {
+                log_debug("ExecInteractive: a second start message, ignored.");
+                return;
+        }
+        if (in->stdin.len > 0 && exec_session_write_stdin(ctx->session, in->stdin.data, in->stdin.len) < 0)
+                log_debug("Exec in container %s: input after stdin was closed, dropped.", ctx->request.container_name);
+        if (in->tty_rows > 0 && in->tty_columns > 0) {
+                r = exec_session_resize(ctx->session, in->tty_rows, in->tty_columns);
+                if (r < 0)
+                        log_debug_errno(r, "Exec in container %s: resize to %ux%u failed: %m",
+                                        ctx->request.container_name, in->tty_rows, in->tty_columns);
+        }
+        if (in->close_stdin)
+                (void) exec_session_close_stdin(ctx->session);
+}
+
+static void on_interactive_half_close(ApiCall *call) {
+        ExecStreamContext *ctx = call->handler_data;
+
+        /* The client sends nothing more: the end of stdin (the command decides whether it
+         * ends too). */
+        if (ctx && ctx->session)
+                (void) exec_session_close_stdin(ctx->session);
+}
+
+int api_exec_interactive(Manager *m, ApiCall *call) {
+        const Quilt__ExecInput *first = (const Quilt__ExecInput *) call->request;
+
+        if (!first->start)
+                return api_call_fail(call, QUILT_STATUS_INVALID_ARGUMENT,
+                                     "the first ExecInput must carry the exec request in \"start\"");
+        if (exec_stream_start(call, first->start) < 0)
+                return 0;
+
+        call->on_message = on_interactive_message;
+        call->on_half_close = on_interactive_half_close;
+        /* What the first message carried besides the request. */
+        if (first->tty_rows > 0 && first->tty_columns > 0)
+                (void) exec_session_resize(((ExecStreamContext *) call->handler_data)->session, first->tty_rows,
+                                           first->tty_columns);
+        if (first->stdin.len > 0)
+                (void) exec_session_write_stdin(((ExecStreamContext *) call->handler_data)->session,
+                                                first->stdin.data, first->stdin.len);
+        if (first->close_stdin)
+                (void) exec_session_close_stdin(((ExecStreamContext *) call->handler_data)->session);
         return 0;
 }

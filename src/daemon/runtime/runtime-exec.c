@@ -7,15 +7,18 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "events.h"
 #include "exec-spec.h"
 #include "log.h"
 #include "manager.h"
 #include "proc-util.h"
 #include "runtime-exec.h"
 #include "runtime-internal.h"
+#include "signal-util.h"
 #include "time-util.h"
 
 /* Bigger pipes mean fewer wake-ups for large outputs. */
@@ -31,11 +34,19 @@
 
 struct ExecSession {
         Runtime *runtime;
+        /* The owner's reference, the spawned helper's until it is reaped, and one for the
+         * length of each event handler, so that an owner may free the session from a
+         * callback and a handler still finds it afterwards. */
+        unsigned n_ref;
+        char *container_id;
         char *container_name;
+        char *command; /* argv[0], for events and logs */
         ExecCallbacks callbacks;
         void *userdata;
-        bool owned; /* false: freed by its owner, waiting for the helper to exit */
+        bool owned; /* false: freed by its owner */
 
+        /* A spawned helper (the monitor's exec socket was not there); else -EBADF: the
+         * monitor's fork is its own business and the control socket's EOF says it ended. */
         pid_t helper_pid;
         int helper_pidfd;
         sd_event_source *helper_source;
@@ -109,31 +120,45 @@ static void session_close_io(ExecSession *s) {
         s->drain_timer = sd_event_source_disable_unref(s->drain_timer);
 }
 
-static ExecSession *session_destroy(ExecSession *s) {
+static void session_destroy(ExecSession *s) {
         session_close_io(s);
         s->helper_source = sd_event_source_disable_unref(s->helper_source);
         s->helper_pidfd = safe_close(s->helper_pidfd);
         session_unlink(s);
+        free(s->container_id);
         free(s->container_name);
+        free(s->command);
         free(s->error);
-        return mfree(s);
+        free(s);
 }
 
+static ExecSession *session_ref(ExecSession *s) {
+        s->n_ref++;
+        return s;
+}
+
+static void session_unref(ExecSession *s) {
+        if (s && --s->n_ref == 0)
+                session_destroy(s);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ExecSession *, session_unref);
+#define _session_ref_(s) _cleanup_(session_unrefp) _unused_ ExecSession *_ref_ = session_ref(s)
+
 ExecSession *exec_session_free(ExecSession *s) {
-        if (!s)
+        if (!s || !s->owned)
                 return NULL;
 
         s->owned = false;
         s->callbacks = (ExecCallbacks) {};
         /* A closed control socket makes the helper kill the command if it still runs. */
         session_close_io(s);
-        if (s->helper_pidfd < 0)
-                return session_destroy(s);
+        session_unref(s);
         return NULL;
 }
 
 void runtime_exec_done(Runtime *r) {
-        /* At exit: the helpers see their sockets close and end their commands. */
+        /* At exit, after the API let go of its calls: the helpers see their sockets close
+         * and end their commands; spawned ones are left for init to reap. */
         while (r->execs)
                 session_destroy(r->execs);
 }
@@ -190,6 +215,7 @@ static void session_check_finished(ExecSession *s) {
 
 static int on_output(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         ExecSession *s = userdata;
+        _session_ref_(s);
         ExecStream i = fd == s->output_fd[EXEC_STREAM_STDOUT] ? EXEC_STREAM_STDOUT : EXEC_STREAM_STDERR;
 
         if (!session_read(s, i) || (s->draining[i] && !s->tty && s->drain_left[i] == 0)) {
@@ -223,6 +249,7 @@ void exec_session_pause_output(ExecSession *s, bool paused) {
 
 static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
         ExecSession *s = userdata;
+        _session_ref_(s);
 
         /* Something in the background still holds the terminal. */
         for (ExecStream i = 0; i < _EXEC_STREAM_MAX; i++)
@@ -268,7 +295,10 @@ static void session_start_drain(ExecSession *s) {
 static void session_flush_stdin(ExecSession *s);
 
 static int on_stdin_writable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        session_flush_stdin(userdata);
+        ExecSession *s = userdata;
+        _session_ref_(s);
+
+        session_flush_stdin(s);
         return 0;
 }
 
@@ -364,8 +394,23 @@ int exec_session_kill(ExecSession *s) {
 
 /* ---- the end ----------------------------------------------------------------------- */
 
+static void session_emit_died(ExecSession *s) {
+        char pid[16], code[16], sig[16];
+        const char *name = s->result.exit_signal ? signal_name(s->result.exit_signal) : NULL;
+
+        (void) snprintf(pid, sizeof pid, "%i", (int) s->result.pid);
+        (void) snprintf(code, sizeof code, "%i", s->result.exit_code);
+        (void) snprintf(sig, sizeof sig, "%i", s->result.exit_signal);
+        (void) manager_event_emit(s->runtime->manager, EVENT_EXEC_DIED, s->container_id, s->container_name,
+                                  (char *[]) { (char *) "pid", pid, (char *) "command", s->command,
+                                               (char *) "exit_code", code, (char *) "signal", sig,
+                                               (char *) "timed_out", (char *) (s->result.timed_out ? "true" : "false"),
+                                               name ? (char *) "signal_name" : NULL, (char *) name, NULL });
+}
+
 static void session_finish(ExecSession *s) {
         ExecCallbacks cb = s->callbacks;
+        _session_ref_(s);
 
         s->finished = true;
         s->result.duration_usec = now_usec(CLOCK_MONOTONIC) - s->start_usec;
@@ -373,11 +418,15 @@ static void session_finish(ExecSession *s) {
         session_close_io(s);
 
         if (s->result.started)
-                log_debug("Exec %s in container %s ended: %s %i%s.", s->result.error ? "failed" : "ran",
-                          s->container_name, s->result.exit_signal ? "signal" : "status",
-                          s->result.exit_signal ?: s->result.exit_code, s->result.timed_out ? " (timed out)" : "");
+                log_debug("Exec %s in container %s ended: %s %i%s.", s->command, s->container_name,
+                          s->result.exit_signal ? "signal" : "status", s->result.exit_signal ?: s->result.exit_code,
+                          s->result.timed_out ? " (timed out)" : "");
         if (cb.on_exit)
                 cb.on_exit(s, &s->result, s->userdata);
+        /* After the answer: recording it is not what the client waits for. A detached
+         * command's end is not known. */
+        if (s->result.started && !s->detach)
+                session_emit_died(s);
 }
 
 static void session_set_error(ExecSession *s, int code, const char *text) {
@@ -408,8 +457,16 @@ static void session_handle_message(ExecSession *s, const char *msg, int fd) {
         safe_close(fd);
 
         if ((v = startswith(msg, EXEC_MSG_STARTED)) && sscanf(v, "%i", &n) == 1) {
+                char pid[16];
+
                 s->result.started = true;
                 s->result.pid = (pid_t) n;
+                (void) snprintf(pid, sizeof pid, "%i", n);
+                (void) manager_event_emit(s->runtime->manager, EVENT_EXEC_STARTED, s->container_id,
+                                          s->container_name,
+                                          (char *[]) { (char *) "pid", pid, (char *) "command", s->command,
+                                                       (char *) "detached", (char *) (s->detach ? "true" : "false"),
+                                                       NULL });
                 if (s->callbacks.on_started)
                         s->callbacks.on_started(s, s->result.pid, s->userdata);
                 if (s->detach && !s->finished) {
@@ -441,9 +498,9 @@ static void session_helper_gone(ExecSession *s) {
 
 static int on_control(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         ExecSession *s = userdata;
+        _session_ref_(s);
 
-        /* Messages are handled until the socket has no more; a handler may finish (or, through
-         * the owner's callback, free) nothing but the io of the session, never the session. */
+        /* Messages are handled until the socket has no more (or the owner let go). */
         while (s->control_fd >= 0) {
                 char buf[EXEC_MSG_MAX + 1], cmsg_buf[CMSG_SPACE(sizeof(int))];
                 struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
@@ -474,7 +531,7 @@ static int on_control(sd_event_source *source, int fd, uint32_t revents, void *u
                 }
                 buf[n] = 0;
                 session_handle_message(s, buf, passed);
-                if (s->finished)
+                if (s->finished || !s->owned)
                         return 0;
         }
         return 0;
@@ -482,27 +539,26 @@ static int on_control(sd_event_source *source, int fd, uint32_t revents, void *u
 
 static int on_helper_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         ExecSession *s = userdata;
+        _session_ref_(s);
         siginfo_t si = {};
 
         if (waitid((idtype_t) P_PIDFD, (id_t) s->helper_pidfd, &si, WEXITED | WNOHANG) < 0)
                 log_debug_errno(errno, "waitid() on the exec helper failed: %m");
         s->helper_source = sd_event_source_disable_unref(s->helper_source);
+        s->helper_pidfd = safe_close(s->helper_pidfd);
+        session_unref(s); /* the helper's */
 
-        /* While helper_pidfd is open, an owner freeing the session from a callback leaves it
-         * to us: whatever the helper said last is still in the socket. */
+        /* Whatever it said last is still in the socket. */
         if (s->owned && s->control_fd >= 0)
                 (void) on_control(NULL, s->control_fd, EPOLLIN, s);
         if (s->owned && !s->finished)
                 session_helper_gone(s);
-
-        s->helper_pidfd = safe_close(s->helper_pidfd);
-        if (!s->owned)
-                session_destroy(s);
         return 0;
 }
 
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
         ExecSession *s = userdata;
+        _session_ref_(s);
 
         if (s->exited)
                 return 0;
@@ -550,6 +606,48 @@ static int write_spec(const ExecOptions *o, int *ret_fd) {
         return 0;
 }
 
+/* Hands the exec to the container's monitor (exec.sock in its run dir): "exec" with the
+ * spec and the stdio fds (NULL: none, with a tty or detached). -ENOENT when the monitor has
+ * no socket (it predates it, or cannot serve), so that the caller spawns a helper. */
+static int exec_via_monitor(ExecSession *s, const char *run_dir, int spec_fd, const int *stdio) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char cmsg_buf[CMSG_SPACE(4 * sizeof(int))] = {};
+        struct iovec iov = { .iov_base = (char *) EXEC_MSG_EXEC, .iov_len = strlen(EXEC_MSG_EXEC) };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = cmsg_buf,
+                .msg_controllen = CMSG_SPACE((stdio ? 4 : 1) * sizeof(int)),
+        };
+        struct cmsghdr *cmsg;
+        int fds[4] = { spec_fd, -EBADF, -EBADF, -EBADF };
+
+        if ((size_t) snprintf(sa.sun_path, sizeof sa.sun_path, "%s/exec.sock", run_dir) >= sizeof sa.sun_path)
+                return -ENOENT;
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* A listening unix socket completes connect() at once, or refuses with EAGAIN when
+         * its backlog is full; both other errors mean there is no monitor listening. */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN ? -ENOENT : -errno;
+
+        if (stdio)
+                memcpy(fds + 1, stdio, 3 * sizeof(int));
+        cmsg = CMSG_FIRSTHDR(&mh);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN((stdio ? 4 : 1) * sizeof(int));
+        memcpy(CMSG_DATA(cmsg), fds, (stdio ? 4 : 1) * sizeof(int));
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+                return errno == EPIPE || errno == ECONNRESET ? -ENOENT : -errno;
+
+        s->control_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCallbacks *callbacks,
                  void *userdata, ExecSession **ret) {
         _cleanup_close_ int control = -EBADF, spec_fd = -EBADF, in = -EBADF, out = -EBADF, err = -EBADF,
@@ -557,7 +655,7 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         _cleanup_free_ char *run_dir = NULL;
         ExecSession *s;
         Container *c;
-        int pair[2], k;
+        int k;
 
         c = runtime_find(r, id);
         if (!c || c->state != CONTAINER_RUNNING || c->init_pidfd < 0 || pidfd_signal(c->init_pidfd, 0) < 0)
@@ -574,6 +672,7 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
                 return -ENOMEM;
         *s = (ExecSession) {
                 .runtime = r,
+                .n_ref = 1,
                 .owned = true,
                 .helper_pidfd = -EBADF,
                 .control_fd = -EBADF,
@@ -590,8 +689,10 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         if (r->execs)
                 r->execs->prev = s;
         r->execs = s;
+        s->container_id = strdup(c->id);
         s->container_name = strdup(c->name);
-        if (!s->container_name) {
+        s->command = strdup(o->argv[0]);
+        if (!s->container_id || !s->container_name || !s->command) {
                 k = -ENOMEM;
                 goto fail;
         }
@@ -599,18 +700,6 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         k = write_spec(o, &spec_fd);
         if (k < 0)
                 goto fail;
-
-        /* Blocking on the helper's side, non-blocking on ours. */
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-                k = -errno;
-                goto fail;
-        }
-        s->control_fd = pair[0];
-        control = pair[1];
-        if (fcntl(s->control_fd, F_SETFL, O_NONBLOCK) < 0) {
-                k = -errno;
-                goto fail;
-        }
 
         if (!o->tty && !o->detach) {
                 if (o->stdin_open) {
@@ -635,6 +724,30 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
                 }
         }
 
+        k = exec_via_monitor(s, run_dir, spec_fd,
+                             o->tty || o->detach ? NULL
+                                                 : (const int[]) { in >= 0 ? in : dev_null, out >= 0 ? out : dev_null,
+                                                                   err >= 0 ? err : dev_null });
+        if (k >= 0)
+                goto started;
+        if (k != -ENOENT)
+                goto fail;
+
+        {
+                int pair[2];
+
+                /* Blocking on the helper's side, non-blocking on ours. */
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+                        k = -errno;
+                        goto fail;
+                }
+                s->control_fd = pair[0];
+                control = pair[1];
+                if (fcntl(s->control_fd, F_SETFL, O_NONBLOCK) < 0) {
+                        k = -errno;
+                        goto fail;
+                }
+        }
         {
                 const int fds[EXEC_N_FDS] = {
                         -EBADF,
@@ -668,8 +781,10 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         k = sd_event_add_io(r->event, &s->helper_source, s->helper_pidfd, EPOLLIN, on_helper_exit, s);
         if (k < 0)
                 goto kill;
+        session_ref(s); /* released when it is reaped */
         (void) sd_event_source_set_description(s->helper_source, "exec-helper");
 
+started:
         k = sd_event_add_io(r->event, &s->control_source, s->control_fd, EPOLLIN, on_control, s);
         if (k < 0)
                 goto kill;
@@ -694,14 +809,15 @@ int runtime_exec(Runtime *r, const char *id, const ExecOptions *o, const ExecCal
         return 0;
 
 kill:
-        (void) pidfd_signal(s->helper_pidfd, SIGKILL);
-        if (!s->helper_source) {
+        if (s->helper_pidfd >= 0)
+                (void) pidfd_signal(s->helper_pidfd, SIGKILL);
+        if (s->helper_pidfd >= 0 && !s->helper_source) {
                 /* Nothing would reap it later. */
                 (void) waitid((idtype_t) P_PIDFD, (id_t) s->helper_pidfd, &(siginfo_t) {}, WEXITED);
                 s->helper_pidfd = safe_close(s->helper_pidfd);
         }
 fail:
-        /* A helper that was spawned is reaped when it exits. */
+        /* A spawned helper is reaped when it exits; the monitor's fork sees the socket close. */
         exec_session_free(s);
         return k;
 }
