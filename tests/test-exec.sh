@@ -138,6 +138,12 @@ tap_is "HTTP reports timed_out" \
         "$(http POST "/containers/box/exec" '{"command":["sleep","10"],"timeout_ms":300}' | jq -c '[.timed_out,.exit_signal,.success]')" \
         '[true,9,false]'
 
+# ---- concurrent execs ---------------------------------------------------------------
+PIDS=()
+for i in $(seq 8); do quilt exec box -- sh -c "sleep 0.$i; echo $i" > "$QT_DIR/par.$i" & PIDS+=($!); done
+wait "${PIDS[@]}"
+tap_is "8 concurrent execs each get their own output" "$(cat "$QT_DIR"/par.* | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 7 8 "
+
 # ---- detached commands --------------------------------------------------------------
 DPID=$(quilt exec -d box -- sh -c 'echo detached-output; exec sleep 30')
 tap_check "--detach prints the command's pid ($DPID)" test "$DPID" -gt 1
@@ -241,9 +247,13 @@ quiltd_start || echo "Bail out! quiltd did not restart"
 tap_is "exec works in a container quiltd adopted after a restart" "$(quilt exec box echo hi)" hi
 
 # ---- not running: a clear error, nothing left ---------------------------------------
+OTHER=$(field other .container_id)
+quilt exec other true
 quilt stop -t 0 other > /dev/null
-tap_check "a stopped container's monitor closed its exec socket" \
-        test ! -e "$QT_DIR/run/containers/$(field other .container_id)/exec.sock"
+tap_check "a stopped container's monitor closed its exec socket" test ! -e "$QT_DIR/run/containers/$OTHER/exec.sock"
+for i in $(seq 100); do pgrep -f "quilt-monitor $QT_DIR/run/containers/$OTHER" > /dev/null || break; sleep 0.05; done
+tap_is "... and no process of it is left (the monitor, a spare exec process)" \
+        "$(pgrep -fc "quilt-monitor $QT_DIR/run/containers/$OTHER" || true)" 0
 run_to "$O" "$E" exec other true
 tap_is "exec in a stopped container fails" "$?" 1
 tap_check "... saying it is not running" grep -q "container 'other' is not running (exited)" "$E"

@@ -74,3 +74,29 @@ int pidfd_get_fd(int pidfd, int targetfd) {
         int fd = (int) syscall(SYS_pidfd_getfd, pidfd, targetfd, 0);
         return fd < 0 ? -errno : fd;
 }
+
+int pid_get_ns_pid(pid_t pid, pid_t *ret) {
+        _cleanup_free_ char *status = NULL;
+        char path[64];
+        const char *p, *last;
+        int v, r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        r = read_full_file(path, &status, NULL);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        p = strstr(status, "\nNSpid:");
+        if (!p)
+                return -EBADMSG;
+        p += strlen("\nNSpid:");
+        last = p;
+        for (const char *q = p; *q && *q != '\n'; q++)
+                if ((*q == ' ' || *q == '\t') && q[1] != ' ' && q[1] != '\t' && q[1] != '\n')
+                        last = q + 1;
+        if (sscanf(last, "%d", &v) != 1 || v <= 0)
+                return -EBADMSG;
+        *ret = (pid_t) v;
+        return 0;
+}

@@ -223,8 +223,10 @@ _noreturn_ static void child_main(Exec *e, CgroupJoin *join, bool in_unified, in
                         child_fail_errno(status_fd, errno, "fork");
                 if (pid > 0)
                         _exit(0);
+                /* Only the command knows its pid in the container; the helper reads a
+                 * non-detached one's from /proc instead, which spares it a wake-up here. */
+                child_report_pid(status_fd);
         }
-        child_report_pid(status_fd);
 
         if (e->spec->tty) {
                 r = child_setup_pty(e->spec);
@@ -317,9 +319,10 @@ static int exec_setup_detached_stdio(void) {
         return 0;
 }
 
-/* Reads the status pipe to EOF: "pid <n>\n" from the process about to exec, then, if exec
- * failed, "<code> <text>". Returns the pid (> 0), or 0 with *ret_code/ret_text on failure. */
-static pid_t read_status(int fd, int *ret_code, char *text, size_t text_size) {
+/* Reads the status pipe to EOF: "pid <n>\n" from a detached command about to exec, then, if
+ * exec failed, "<code> <text>". Returns true when exec succeeded (*ret_pid: the pid given,
+ * or 0), false with *ret_code and text when it did not. */
+static bool read_status(int fd, pid_t *ret_pid, int *ret_code, char *text, size_t text_size) {
         char buf[EXEC_MSG_MAX + 64];
         size_t n = 0;
         const char *p = buf;
@@ -343,8 +346,9 @@ static pid_t read_status(int fd, int *ret_code, char *text, size_t text_size) {
                 if (*p == '\n')
                         p++;
         }
-        if (*p == 0 && pid > 0)
-                return pid;
+        *ret_pid = pid;
+        if (*p == 0)
+                return true;
 
         if (*p && sscanf(p, "%i %n", ret_code, &k) == 1)
                 p += k;
@@ -355,7 +359,7 @@ static pid_t read_status(int fd, int *ret_code, char *text, size_t text_size) {
         n = MIN(strlen(p), text_size - 1);
         memcpy(text, p, n);
         text[n] = 0;
-        return 0;
+        return false;
 }
 
 static void exec_kill(Exec *e) {
@@ -452,6 +456,7 @@ static int exec_run(Exec *e) {
         char text[EXEC_MSG_MAX - 64];
         int fds[2], code = 0, r;
         pid_t pid;
+        bool ok;
 
         if (e->spec->detach) {
                 r = exec_setup_detached_stdio();
@@ -493,16 +498,17 @@ static int exec_run(Exec *e) {
                 (void) close(fd);
         (void) close(EXEC_PIDFD_FD);
 
-        pid = read_status(status_read, &code, text, sizeof text);
-        if (pid <= 0 || e->spec->detach) {
+        ok = read_status(status_read, &pid, &code, text, sizeof text);
+        if (!ok || e->spec->detach) {
                 int status = 0;
 
                 /* The child (or, detached, the intermediate one) exits right away. */
                 (void) waitpid(e->child, &status, 0);
                 e->child_pidfd = safe_close(e->child_pidfd);
-                if (pid <= 0)
+                if (!ok)
                         return exec_fail(code, "%s", text);
-        }
+        } else if (pid_get_ns_pid(e->child, &pid) < 0)
+                pid = e->child; /* gone already: the host's number is all there is */
 
         (void) snprintf(text, sizeof text, "%i", (int) pid);
         send_message(EXEC_MSG_STARTED, text);

@@ -206,6 +206,11 @@ static int build_seccomp(bool no_new_privs, scmp_filter_ctx *ret) {
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, no_new_privs);
         if (r < 0)
                 goto fail;
+        /* A binary tree of syscall numbers rather than a list: when the filter is attached the
+         * kernel runs it for every syscall number (to cache which are always allowed), and
+         * that takes about half as long (~80 instead of ~140 µs here), which every exec pays.
+         * libseccomp before 2.5 does not know the attribute; the list works as well. */
+        (void) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
         for (size_t i = 0; i < ELEMENTSOF(denied_syscalls); i++) {
                 int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
