@@ -26,6 +26,8 @@
 # (/sys/fs/cgroup/unified) still owns controllers, which crun refuses, those controllers are
 # mounted as v1 hierarchies around the crun series only and given back to cgroup2 afterwards.
 set -euo pipefail
+# quiltd and its containers run in a network namespace of their own (bench/netns.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -13,6 +13,8 @@
 # Host changes, undone by the EXIT trap: a private quiltd (config, state, runtime directory
 # and sockets in a mktemp dir) and one container.
 set -euo pipefail
+# quiltd and its containers run in a network namespace of their own (bench/netns.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

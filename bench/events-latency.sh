@@ -3,6 +3,8 @@
 # Starts a private quiltd from the build tree and measures the event stream: live delivery
 # and replay. Root (it runs a container). Usage: bench/events-latency.sh [BUILD-DIR] [N]
 set -euo pipefail
+# quiltd and its containers run in a network namespace of their own (bench/netns.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 BUILD=$(readlink -f "${1:-build}")
 N=${2:-1000}
 D=$(mktemp -d /tmp/quilt-bench.XXXXXX)

@@ -23,7 +23,7 @@ declare -A __quilt_spec=(
         [status]='-n --by-name --json -h --help||container'
         [inspect]='-n --by-name --json -h --help||container'
         [ps]='-a --all --state -f --filter --name --label -q --quiet --no-trunc --json -h --help|--state -f --filter --name --label|none'
-        [logs]='-f --follow --tail --since -t --timestamps -n --by-name --json -h --help|--tail --since|container'
+        [logs]='-f --follow -n --tail --since --until --stream -t --timestamps --by-name --json -h --help|--tail --since --until --stream|container'
         [exec]='-c --command -e --env -w --workdir --working-directory -u --user -i --interactive -t --tty --timeout -d --detach --capture-output -n --by-name --json -h --help|-c --command -e --env -w --workdir --working-directory -u --user --timeout|container-then-command'
         [shell]='-e --env -w --workdir -u --user -n --by-name -h --help|-e --env -w --workdir -u --user|container'
         [cp]='-a --archive -L --follow-link -h --help||cp'
@@ -151,6 +151,7 @@ _quilt() {
                 --network) COMPREPLY=($(compgen -W 'quilt none host' -- "$cur")) ;;
                 --pid|--uts|--ipc|--cgroupns) COMPREPLY=($(compgen -W 'host private' -- "$cur")) ;;
                 --state) COMPREPLY=($(compgen -W 'pending running exited failed' -- "$cur")) ;;
+                --stream) COMPREPLY=($(compgen -W 'stdout stderr system stdout,stderr' -- "$cur")) ;;
                 -f|--filter) [[ $key == ps ]] && COMPREPLY=($(compgen -W 'state= name= label=' -- "$cur")) ;;
                 -s|--signal) COMPREPLY=($(compgen -W 'TERM KILL INT HUP QUIT USR1 USR2 STOP CONT' -- "$cur")) ;;
                 --image|--image-path) COMPREPLY=($(compgen -f -- "$cur")) ;;

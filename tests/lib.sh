@@ -44,7 +44,11 @@ tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
 # sourced it creates the namespace, re-runs the test script inside it with nsenter (not
 # "ip netns exec", which remounts /sys and hides /sys/fs/cgroup), and deletes the namespace
 # when the test ends, which also removes any veth or bridge left in it.
-if [ -z "${QUILT_TEST_NETNS:-}" ]; then
+# QUILT_TEST_NETNS=host opts out, for the opt-in tests that need the machine's own network
+# (tests/test-network-internet.sh).
+if [ "${QUILT_TEST_NETNS:-}" = host ]; then
+        :
+elif [ -z "${QUILT_TEST_NETNS:-}" ]; then
         QUILT_TEST_NETNS=quilt-test-$$-$RANDOM
         ip netns add "$QUILT_TEST_NETNS" || { echo "Bail out! cannot create network namespace $QUILT_TEST_NETNS"; exit 1; }
         export QUILT_TEST_NETNS
@@ -57,7 +61,9 @@ if [ -z "${QUILT_TEST_NETNS:-}" ]; then
 fi
 # in_quiltd_netns CMD...: CMD in quiltd's (and this test's) network namespace, also from
 # a process that has left it (e.g. after nsenter into another namespace).
-in_quiltd_netns() { nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$@"; }
+in_quiltd_netns() {
+        if [ "$QUILT_TEST_NETNS" = host ]; then "$@"; else nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$@"; fi
+}
 
 QT_DIR=$(mktemp -d /tmp/quilt-test.XXXXXX)
 QUILTD_PID=
@@ -119,7 +125,11 @@ quiltd_start() {
         # Sockets of an earlier quiltd in this test must not pass for the new one's.
         rm -f "$QT_DIR/run/quilt.sock" "$QT_DIR/run/http.sock"
         # nsenter execs quiltd (no fork for a network namespace): $! is quiltd's pid.
-        nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
+        if [ "$QUILT_TEST_NETNS" = host ]; then
+                "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
+        else
+                nsenter --net="/run/netns/$QUILT_TEST_NETNS" -- "$QUILTD_BIN" --config="$QT_DIR/quiltd.conf" > "$QT_DIR/quiltd.log" 2>&1 &
+        fi
         QUILTD_PID=$!
         local i
         # A socket file exists from bind() on, a moment before listen(): wait for an answer.

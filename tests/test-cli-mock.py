@@ -67,6 +67,8 @@ class Service:
         self.logs = []
         self.kill_releases_wait = False
         self.containers = []
+        self.stream_logs = True    # False: StreamContainerLogs is UNIMPLEMENTED, as in an older quiltd
+        self.stream_error = None   # (code, message) to end the stream with
         self.volumes = []
         self.files = {}  # path -> FileInfo-ish dict for the fake container file system
         self.written = {}  # path -> bytes written through WriteFile
@@ -85,6 +87,13 @@ class Service:
     def methods(self):
         return [m for m, _ in self.calls]
 
+    def log_entries(self, request):
+        entries = [m if isinstance(m, self.pb.LogEntry) else
+                   self.pb.LogEntry(timestamp=1_700_000_000_000, message=m, stream="stdout") for m in self.logs]
+        if request.streams:
+            entries = [e for e in entries if e.stream in request.streams]
+        return entries
+
     def handler(self, method, request, context):
         pb = self.pb
         self.record(method, request)
@@ -97,8 +106,7 @@ class Service:
                 context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
             return self.wait_reply
         if method == "GetContainerLogs":
-            return pb.GetContainerLogsResponse(
-                container_id=ID, logs=[pb.LogEntry(timestamp=1_700_000_000_000, message=m) for m in self.logs])
+            return pb.GetContainerLogsResponse(container_id=ID, logs=self.log_entries(request))
         if method == "RemoveContainer":
             return pb.RemoveContainerResponse(success=True)
         if method == "KillContainer":
@@ -179,6 +187,14 @@ class Service:
 
     def stream(self, method, request, context):
         self.record(method, request)
+        if method == "StreamContainerLogs" and self.stream_logs:
+            entries = self.log_entries(request)
+            # In chunks of two, as quiltd sends what it read together.
+            for i in range(0, len(entries), 2):
+                yield self.pb.GetContainerLogsResponse(container_id=ID, logs=entries[i:i + 2])
+            if self.stream_error:
+                context.abort(*self.stream_error)
+            return
         if method == "ExecContainerStream" and self.exec_outputs is not None:
             yield from self.exec_outputs
             return
@@ -235,7 +251,7 @@ def main():
         env = dict(os.environ, QUILT_HOST=f"unix:{sock}")
         env.pop("QUILT_TOKEN", None)
 
-        def cli(*args, **kw):
+        def cli(*args, env=env, **kw):
             return subprocess.run([quilt, *args], env=env, capture_output=True, text=True, timeout=30, cwd=tmp, **kw)
 
         svc = Service(pb)
@@ -247,6 +263,8 @@ def main():
             svc.wait_reply = None
             svc.logs = []
             svc.kill_releases_wait = False
+            svc.stream_logs = True
+            svc.stream_error = None
             svc.events = []
             svc.events_error = None
 
@@ -277,15 +295,19 @@ def main():
 
         # --- run ------------------------------------------------------------------
         reset()
-        svc.logs = ["hi", "there\n"]
+        svc.logs = ["hi", pb.LogEntry(message="oops", stream="stderr"), "there",
+                    pb.LogEntry(message="Container exited with code 3", stream="system", event="exited")]
         svc.wait_reply = pb.WaitContainerResponse(container_id=ID, status=pb.EXITED, exit_code=3)
         threading.Timer(1.2, svc.wait_event.set).start()  # a wait that takes a while
         r = cli("run", "--rm", "--name", "job", "--", "sh", "-c", "exit 3")
-        tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", ""), "run prints the output, exits with the status")
+        tap_is((r.returncode, r.stdout, r.stderr), (3, "hi\nthere\n", "oops\n"),
+               "run prints stdout and stderr apart, exits with the status")
+        tap_is(list(svc.requests("StreamContainerLogs")[-1].streams), ["stdout", "stderr"],
+               "run asks for the output only, not the lifecycle lines")
         tap_is(svc.requests("CreateContainer")[-1].auto_remove, False,
                "run --rm does not ask quiltd to remove (it would race the logs)")
         ms = svc.methods()
-        tap(ms[0] == "CreateContainer" and ms[-2:] == ["GetContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
+        tap(ms[0] == "CreateContainer" and ms[-2:] == ["StreamContainerLogs", "RemoveContainer"] and "WaitContainer" in ms,
             "run: create, wait, logs, then remove", ms)
         tap_is(ms.count("WaitContainer"), 1, "run waits in one call, not in slices")
 
@@ -320,6 +342,92 @@ def main():
         tap_is(kills, ["SIGINT"], "run passes SIGINT on to the command")
         tap_is(p.returncode, 130, "run then exits 128+2")
         tap_is(svc.methods()[-1], "RemoveContainer", "run --rm still removes the container after SIGINT")
+
+        # --- logs -----------------------------------------------------------------
+        def logs_req(*args):
+            reset()
+            r = cli("logs", *args)
+            reqs = svc.requests("StreamContainerLogs")
+            return r, (reqs[-1] if reqs else None)
+
+        r, req = logs_req("-n", "5", "web")
+        tap_is((r.returncode, req.container_id, req.container_name, req.WhichOneof("tail_present"), req.tail),
+               (0, "web", "", "tail", 5), "logs -n 5 web: -n with a number is --tail")
+        r, req = logs_req("web", "-n", "7")
+        tap_is((req.container_id, req.tail), ("web", 7), "logs web -n 7: also after CONTAINER")
+        r, req = logs_req("-n", "web")
+        tap_is((req.container_id, req.container_name, req.WhichOneof("tail_present")), ("", "web", None),
+               "logs -n web: -n alone is --by-name (the original CLI)")
+        r, req = logs_req("--by-name", "12")
+        tap_is((req.container_name, req.WhichOneof("tail_present")), ("12", None), "logs --by-name 12")
+        now = time.time()
+        r, req = logs_req("--tail", "0", "--since", "10m", "--until", "@4102444800.5", "--stream", "stdout,system", "web")
+        tap(r.returncode == 0 and req.WhichOneof("tail_present") == "tail" and req.tail == 0 and
+            abs(req.since_usec / 1e6 - (now - 600)) < 5 and req.until_usec == 4_102_444_800_500_000 and
+            list(req.streams) == ["stdout", "system"] and not req.follow,
+            "logs sends tail 0, since (a duration ago), until (@seconds.fraction) and streams", (r, req))
+        r, req = logs_req("--since", "2025-06-01T12:00:00Z", "--until", "2025-06-01T14:00:01.25+02:00", "web")
+        tap_is((req.since_usec, req.until_usec), (1_748_779_200_000_000, 1_748_779_201_250_000),
+               "logs parses RFC 3339 times with Z, offsets and fractions")
+        for bad, what in ((["--since", "yesterday"], "--since"), (["--stream", "stdin"], "--stream"),
+                          (["--tail", "-1"], "--tail"), (["--since", "1m", "--until", "2m"], "--until")):
+            r, req = logs_req(*bad, "web")
+            tap(r.returncode == 2 and what in r.stderr and req is None,
+                f"logs {' '.join(bad)}: a usage error naming {what}, no call", r)
+
+        reset()
+        svc.logs = [pb.LogEntry(message="Container started, init pid 7", stream="system", event="started",
+                                timestamp_usec=1_700_000_000_000_001),
+                    pb.LogEntry(message="out", stream="stdout", timestamp_usec=1_700_000_000_123_456),
+                    pb.LogEntry(message="err", stream="stderr", timestamp_usec=1_700_000_000_200_000),
+                    pb.LogEntry(message="par", stream="stdout", partial=True, timestamp_usec=1_700_000_000_300_000),
+                    pb.LogEntry(message="tial", stream="stdout", timestamp_usec=1_700_000_000_400_000),
+                    pb.LogEntry(message="\ufffdbin\ufffd", raw=b"\x00bin\xff", stream="stdout",
+                                timestamp_usec=1_700_000_000_500_000)]
+        r = subprocess.run([quilt, "logs", "web"], env=env, capture_output=True, timeout=30, cwd=tmp)
+        tap_is((r.returncode, r.stdout, r.stderr),
+               (0, b"out\npartial\n\x00bin\xff\n", b"-- Container started, init pid 7 --\nerr\n"),
+               "logs: stdout lines on stdout, stderr and lifecycle lines on stderr, partial lines joined, raw bytes")
+        r = cli("logs", "-t", "web", env=dict(env, TZ="UTC"), errors="replace")
+        tap_is(r.stdout.splitlines()[:2], ["2023-11-14T22:13:20.123456+00:00 out",
+                                           "2023-11-14T22:13:20.300000+00:00 partial"],
+               "logs -t: RFC 3339 with microseconds, once per line")
+        tap_is(r.stderr.splitlines()[0], "2023-11-14T22:13:20.000001+00:00 -- Container started, init pid 7 --",
+               "logs -t: lifecycle lines too")
+        r = cli("logs", "--json", "web")
+        j = json.loads(r.stdout)
+        tap(r.returncode == 0 and j["logs"][1]["message"] == "out" and j["logs"][1]["stream"] == "stdout",
+            "logs --json prints GetContainerLogs' reply", r)
+        tap_is(svc.methods()[-1], "GetContainerLogs", "... which it calls for that")
+        r = cli("logs", "-f", "--json", "web")
+        lines = [json.loads(x) for x in r.stdout.splitlines()]
+        tap(r.returncode == 0 and len(lines) == 6 and lines[1]["message"] == "out",
+            "logs -f --json prints one JSON object per line", r)
+
+        r, req = logs_req("-f", "web")
+        tap(r.returncode == 0 and req.follow, "logs -f streams with follow set", (r, req))
+        tap(req.WhichOneof("tail_present") is None and not req.streams, "... and no other filter", req)
+        tap_is(svc.methods(), ["StreamContainerLogs"], "... and makes no other call")
+        r, req = logs_req("web")
+        tap(r.returncode == 0 and not req.follow, "logs without -f streams too, without follow", (r, req))
+
+        reset()
+        svc.stream_logs = False
+        svc.logs = ["old"]
+        r = cli("logs", "web")
+        tap_is((r.returncode, r.stdout, svc.methods()), (0, "old\n", ["StreamContainerLogs", "GetContainerLogs"]),
+               "logs falls back to GetContainerLogs when quiltd has no StreamContainerLogs")
+        r = cli("logs", "-f", "web")
+        tap(r.returncode == 1 and "--follow: not supported by this quiltd" in r.stderr,
+            "logs -f says so when quiltd cannot follow", r)
+
+        reset()
+        svc.logs = ["before"]
+        svc.stream_error = (grpc.StatusCode.NOT_FOUND, "container 'web' not found")
+        r = cli("logs", "-f", "web")
+        tap_is((r.returncode, r.stdout, r.stderr),
+               (1, "before\n", "quilt: logs: container 'web' not found (NOT_FOUND)\n"),
+               "an error status ends the stream: printed like any failed call, exit 1")
 
         # --- wait, stop, kill, start, rm --------------------------------------------
         reset()

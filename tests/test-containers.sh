@@ -21,7 +21,7 @@ wait_state() {
         echo "#   $1 is $(state "$1"), expected $2"
         return 1
 }
-logs() { quilt logs "$1" 2>&1; }
+logs() { quilt logs --stream stdout,stderr "$1" 2>&1; }
 init_pid() { field "$1" .pid; }
 
 # Traces a container leaves on the host: rows, directories, mounts, cgroups.
@@ -45,8 +45,8 @@ ID=$(cat "$QT_DIR/t.id")
 tap_check "the container exits" wait_state t EXITED
 tap_is "its exit code is 3" "$(field t .exit_code)" 3
 tap_is "it was not signalled" "$(field t .exit_signal)" 0
-tap_check "its output is in the monitor's log file" grep -q ' stdout hi$' "$QT_DIR/state/containers/$ID/container.log"
-tap_check "stderr is kept apart" grep -q ' stderr oops$' "$QT_DIR/state/containers/$ID/container.log"
+tap_check "its output is in the monitor's log file" grep -q ' stdout F hi$' "$QT_DIR/state/containers/$ID/container.log"
+tap_check "stderr is kept apart" grep -q ' stderr F oops$' "$QT_DIR/state/containers/$ID/container.log"
 tap_check "quilt logs shows it" grep -qx hi <(logs t)
 tap_is "addressed by a unique id prefix" "$(field "${ID:0:8}" .name)" t
 tap_is "quilt wait reports the code" "$(quilt wait t)" 3

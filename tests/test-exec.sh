@@ -150,8 +150,8 @@ tap_check "--detach prints the command's pid ($DPID)" test "$DPID" -gt 1
 tap_check "... and the command keeps running: exec ps sees it" \
         grep -Eq "^ *$DPID .*sleep 30" <<< "$(quilt exec box ps -o pid,args)"
 for i in $(seq 100); do grep -q detached-output "$QT_DIR/state/containers/$ID/container.log" && break; sleep 0.02; done
-tap_check "... its output goes to the container's log" grep -q ' stdout detached-output$' \
-        "$QT_DIR/state/containers/$ID/container.log"
+tap_is "... its output goes to the container's log" "$(quilt logs --stream stdout box | grep -x detached-output)" \
+        detached-output
 quilt exec box kill "$DPID"
 # Background processes of a normal exec stay with the container, as with docker exec.
 quilt exec box -- sh -c 'sleep 30 > /dev/null 2>&1 &'

@@ -107,6 +107,7 @@ OPT_LOG_MAX=1048576
 OPT_MEMORY=
 OPT_NNP=true
 OPT_LOG_DRIVER=file
+OPT_LOG_CREATED=false
 OPT_WRAP=()
 
 N=0
@@ -141,7 +142,8 @@ start_container() {
   "no_new_privileges": $OPT_NNP,
   "seccomp": true,
   "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}],
-  "log": {"driver": "$OPT_LOG_DRIVER", "path": "$C/state/container.log", "max_bytes": $OPT_LOG_MAX}
+  "log": {"driver": "$OPT_LOG_DRIVER", "path": "$C/state/container.log", "max_bytes": $OPT_LOG_MAX,
+          "created": $OPT_LOG_CREATED}
 }
 EOF
         for root in "${CGROUP_ROOTS[@]}"; do
@@ -185,6 +187,7 @@ EOF
         OPT_NO_GO=0
         OPT_NNP=true
         OPT_LOG_DRIVER=file
+        OPT_LOG_CREATED=false
         OPT_WRAP=()
         CGROUP_ROOTS=("${CGROUP_ROOTS_ALL[@]}")
 }
@@ -236,8 +239,14 @@ tap_is "exit.json: started" "$(exit_field started)" true
 tap_is "exit.json: no error" "$(exit_field error)" null
 tap_check "exit.json: exited after started" [ "$(exit_field exited_usec)" -ge "$(exit_field started_usec)" ]
 tap_check "exit.json has mode 0600" [ "$(stat -c %a "$C/run/exit.json")" = 600 ]
-tap_check "log: '<usec> stdout hi'" log_has "stdout hi"
-tap_check "log: '<usec> stderr err'" log_has "stderr err"
+tap_check "log: '<usec> stdout F hi'" log_has "stdout F hi"
+tap_check "log: '<usec> stderr F err'" log_has "stderr F err"
+tap_check "log: started, with init's pid" log_has "system started Container started, init pid ${REPORT#running }"
+tap_check "log: exited with its code" log_has "system exited Container exited with code 3"
+tap_check "log: no 'created' unless asked for" not grep -q " system created " "$C/state/container.log"
+tap_is "log: started first, output, exited last" \
+        "$(cut -d' ' -f2,3 "$C/state/container.log" | sed -n '1p;$p' | tr '\n' ,)" "system started,system exited,"
+tap_check "log: timestamps never go back" sh -c "cut -d' ' -f1 '$C/state/container.log' | sort -nc"
 tap_is "the overlay's upper dir holds the container's file" "$(cat "$C/state/upper/tmp/written-by-container" 2> /dev/null)" data
 tap_check "the host's /tmp does not" [ ! -e /tmp/written-by-container ]
 tap_check "the host does not see the rootfs mount" not grep -q " $C/state/rootfs " /proc/self/mountinfo
@@ -267,7 +276,7 @@ echo "fds=$(ls /proc/self/fd | tr "\n" " ")"
 '
 start_container probe-box sh -c "$PROBE"
 wait_monitor
-probe() { sed -n "s/^[0-9]* stdout $1=//p" "$C/state/container.log"; }
+probe() { sed -n "s/^[0-9]* stdout F $1=//p" "$C/state/container.log"; }
 tap_check "PID 1 is the monitor's init" matches "$(probe pid1-cmdline)" quilt-monitor
 tap_is "PID 1 is called init" "$(probe pid1-comm)" init
 tap_is "hostname is the container's name" "$(probe hostname)" probe-box
@@ -305,21 +314,21 @@ check_cleaned_up "probe"
 OPT_NNP=false
 start_container nnp-box sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"; unshare -m true 2>/dev/null || echo unshare=denied'
 wait_monitor
-tap_check "no_new_privileges false: NoNewPrivs 0" log_has "stdout NoNewPrivs:0"
-tap_check "no_new_privileges false: seccomp still on" log_has "stdout Seccomp:2"
-tap_check "no_new_privileges false: Docker's capabilities" log_has "stdout CapEff:00000000a80425fb"
-tap_check "no_new_privileges false: unshare denied" log_has "stdout unshare=denied"
+tap_check "no_new_privileges false: NoNewPrivs 0" log_has "stdout F NoNewPrivs:0"
+tap_check "no_new_privileges false: seccomp still on" log_has "stdout F Seccomp:2"
+tap_check "no_new_privileges false: Docker's capabilities" log_has "stdout F CapEff:00000000a80425fb"
+tap_check "no_new_privileges false: unshare denied" log_has "stdout F unshare=denied"
 
 # --- A user from the image's /etc/passwd -------------------------------------------------
 OPT_USER='"nobody"'
 start_container user-box sh -c 'id -u; id -g; grep CapEff /proc/self/status'
 wait_monitor
-tap_check "user nobody: uid 65534" log_has "stdout 65534"
-tap_check "user nobody: no effective capabilities" log_has "stdout CapEff:.0000000000000000"
+tap_check "user nobody: uid 65534" log_has "stdout F 65534"
+tap_check "user nobody: no effective capabilities" log_has "stdout F CapEff:.0000000000000000"
 OPT_USER='"1234:nogroup"'
 start_container user-box2 sh -c 'echo "ids=$(id -u):$(id -g)"'
 wait_monitor
-tap_check "user 1234:nogroup" log_has "stdout ids=1234:65534"
+tap_check "user 1234:nogroup" log_has "stdout F ids=1234:65534"
 OPT_USER='"ghost"'
 start_container user-box3 true
 wait_monitor
@@ -332,6 +341,9 @@ tap_is "bad argv0: failed report" "$REPORT" "failed exec /nonexistent/command: N
 tap_is "bad argv0: exit.json error" "$(exit_field error)" "exec /nonexistent/command: No such file or directory"
 tap_is "bad argv0: not started" "$(exit_field started)" false
 tap_is "bad argv0: exit code 127" "$(exit_field exit_code)" 127
+tap_check "bad argv0: the failure is in the log" \
+        log_has "system failed Container failed to start: exec /nonexistent/command: No such file or directory"
+tap_check "bad argv0: no 'exited' for a command that never ran" not grep -q " system exited " "$C/state/container.log"
 check_cleaned_up "bad argv0"
 
 OPT_WORKDIR=/does/not/exist
@@ -360,6 +372,7 @@ tap_check "the monitor is in supervisor/" grep -q "/$LEAF/supervisor\$" /proc/"$
 kill -TERM "$INIT"
 wait_monitor
 tap_is "SIGTERM to init: the command died of SIGTERM" "$(exit_field exit_signal)" 15
+tap_check "SIGTERM to init: logged" log_has "system exited Container killed by signal 15 \\(SIGTERM\\)"
 check_cleaned_up "SIGTERM to init"
 tap_check "the command is gone" [ ! -e /proc/"$CMD" ]
 
@@ -394,6 +407,8 @@ if [ -n "$MEMORY_ROOT" ]; then
         wait_monitor
         tap_is "OOM: killed by SIGKILL" "$(exit_field exit_signal)" 9
         tap_is "OOM: oom_killed" "$(exit_field oom_killed)" true
+        tap_check "OOM: logged" grep -q " system oom Container ran out of memory" "$C/state/container.log"
+        tap_check "OOM: killed by SIGKILL, logged" log_has "system exited Container killed by signal 9 \\(SIGKILL\\)"
         check_cleaned_up "OOM"
 else
         tap_ok "# SKIP no memory controller"
@@ -401,13 +416,30 @@ fi
 
 # --- Log: long lines, partial lines, rotation ----------------------------------------------
 OPT_LOG_MAX=4000
+OPT_LOG_CREATED=true
 start_container log-box sh -c 'i=0; while [ $i -lt 100 ]; do echo "line $i"; i=$((i+1)); done; head -c 20000 /dev/zero | tr "\0" x; printf tail'
 wait_monitor
 tap_check "rotated to container.log.1" [ -s "$C/state/container.log.1" ]
 tap_check "rotation keeps the file under max_bytes" [ "$(stat -c %s "$C/state/container.log")" -le 4000 ]
-LONG=$(cat "$C/state/container.log.1" "$C/state/container.log" | sed -n 's/^[0-9]* stdout \(x*\)\(tail\)\{0,1\}$/\1\2/p' | tr -d '\n')
-tap_is "a 20000-byte line is cut at 16 KiB and nothing is lost" "${#LONG}" 20004
-tap_check "the unterminated last line is flushed at EOF" grep -Eq '^[0-9]+ stdout x*tail$' "$C/state/container.log"
+LONG=$(cat "$C/state/container.log.1" "$C/state/container.log" | sed -n 's/^[0-9]* stdout P \(x*\)\(tail\)\{0,1\}$/\1\2/p' | tr -d '\n')
+tap_is "a 20000-byte line is cut at 16 KiB into partial records, and nothing is lost" "${#LONG}" 20004
+tap_check "the unterminated last line is flushed at EOF, partial" grep -Eq '^[0-9]+ stdout P x*tail$' "$C/state/container.log"
+tap_check "the last record is 'exited'" sh -c "tail -n1 '$C/state/container.log' | grep -q ' system exited '"
+
+OPT_LOG_CREATED=true
+start_container created-box sh -c 'e=$(printf "\303\251"); printf a; printf "%9000s" | sed "s/ /$e/g"; echo; printf "\000bin\377\n"'
+wait_monitor
+tap_is "created, then started" "$(cut -d' ' -f2,3 "$C/state/container.log" | head -2 | tr '\n' ,)" \
+        "system created,system started,"
+tap_check "a long UTF-8 line is cut between characters" python3 -c '
+import sys
+pieces = [l.split(b" ", 3)[3] for l in open(sys.argv[1], "rb").read().split(b"\n") if b" stdout " in l]
+assert len(pieces) == 3, pieces
+assert len(pieces[0]) == 16383, len(pieces[0])
+for p in pieces[:2]: p.decode("utf-8")
+assert pieces[0] + pieces[1] == b"a" + "\u00e9".encode() * 9000
+assert pieces[2] == b"\x00bin\xff"
+' "$C/state/container.log"
 
 # --- The journal log driver ---------------------------------------------------------------
 # A stand-in journald: a datagram socket in $T, bind-mounted over /run/systemd/journal in a
@@ -430,7 +462,7 @@ if ldconfig -p 2> /dev/null | grep -q "libsystemd.so.0 "; then
         OPT_WRAP=(unshare -m --propagation private sh -c \
                 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal &&
                  mount --bind "$0" /run/systemd/journal && exec "$@"' "$T/journal")
-        start_container jbox sh -c 'echo hello-journal; echo to-stderr >&2'
+        start_container jbox sh -c 'echo hello-journal; echo to-stderr >&2; printf no-newline'
         wait_monitor
         sleep 0.2
         kill "$RECEIVER"
@@ -450,6 +482,15 @@ if ldconfig -p 2> /dev/null | grep -q "libsystemd.so.0 "; then
         tap_check "journal: Docker's CONTAINER_ID (12 characters)" grep -qx "CONTAINER_ID=${ID:0:12}" <<< "$OUT"
         tap_check "journal: Docker's CONTAINER_NAME" grep -qx "CONTAINER_NAME=jbox" <<< "$OUT"
         tap_check "journal: no container.log" [ ! -e "$C/state/container.log" ]
+        START=$(awk -v RS='--\n' 'index($0, "QUILT_EVENT=started\n")' <<< "$ENTRIES")
+        EXITED=$(awk -v RS='--\n' 'index($0, "QUILT_EVENT=exited\n")' <<< "$ENTRIES")
+        tap_check "journal: 'started' is a system entry" grep -qx QUILT_STREAM=system <<< "$START"
+        tap_check "journal: 'started' is PRIORITY=5" grep -qx PRIORITY=5 <<< "$START"
+        tap_check "journal: 'exited' carries the exit code" grep -qx QUILT_EXIT_CODE=0 <<< "$EXITED"
+        tap_check "journal: 'exited' says so" grep -qx "MESSAGE=Container exited with code 0" <<< "$EXITED"
+        tap_check "journal: whole lines are not partial" not grep -q CONTAINER_PARTIAL_MESSAGE <<< "$OUT"
+        tap_check "journal: the unterminated last line is partial" \
+                grep -qx CONTAINER_PARTIAL_MESSAGE=true <<< "$(entry no-newline)"
         [ "$TAP_FAILED" = 0 ] || { show_diagnostics; echo "$ENTRIES" | sed 's/^/# journal: /'; }
 else
         tap_ok "# SKIP no libsystemd.so.0 for the journal driver"

@@ -49,14 +49,9 @@ allocations() { quilt network ls --json | jq -r '.allocations[] | "\(.container_
 quilt_rules() { nft list table ip quilt 2>/dev/null | grep -cE 'masquerade|accept|drop'; }
 # resolve NAME: what the DNS server on the gateway says, from the test's namespace
 resolve() { busybox nslookup "$1" 10.42.0.1 2>&1; }
-# until_is NAME EXPECTED COMMAND...: tap_is, allowing COMMAND's output 5 s to become EXPECTED
-# (a removed container's veth goes on the network worker right after quilt rm answers)
-until_is() {
-        local name=$1 want=$2 got i
-        shift 2
-        for i in $(seq 100); do got=$("$@"); [ "$got" = "$want" ] && break; sleep 0.05; done
-        tap_is "$name" "$got" "$want"
-}
+# now_is NAME EXPECTED COMMAND...: tap_is of COMMAND's output, run right away (quilt rm
+# answers only once the network worker has removed the container's veth and rules)
+now_is() { local name=$1 want=$2; shift 2; tap_is "$name" "$("$@")" "$want"; }
 n_veths() { veths | wc -l; }
 
 # ---- a and b: addresses, ping by address, name, FQDN and id --------------------------
@@ -118,7 +113,7 @@ kernel=$(for i in $(seq 20); do eth0_address "p$i" | cut -d/ -f1; done | sort)
 tap_is "... and the kernel has each on the container's eth0" "$kernel" "$addrs"
 tap_is "twenty-two veths on quilt0 (a, b and the twenty)" "$(bridge_ports)" 22
 quilt rm -f $(for i in $(seq 20); do echo "p$i"; done) > /dev/null
-until_is "removing the twenty leaves a's and b's veths" 2 n_veths
+now_is "removing the twenty leaves a's and b's veths" 2 n_veths
 
 # ---- --network none and host --------------------------------------------------------------
 tap_is "--network none: only lo" "$(crun --network none -- ls /sys/class/net | tr '\n' ' ')" "lo "
@@ -206,9 +201,9 @@ ip netns delete "$INET"
 
 # ---- removing everything leaves nothing -------------------------------------------------------
 quilt rm -f a b > /dev/null
-until_is "after removing all containers: no vq* veth" 0 n_veths
-until_is "... nothing on quilt0" 0 bridge_ports
-tap_is "... no Quilt rule (the empty base table stays)" "$(quilt_rules)" 0
+now_is "after removing all containers: no vq* veth" 0 n_veths
+now_is "... nothing on quilt0" 0 bridge_ports
+now_is "... no Quilt rule (the empty base table stays)" 0 quilt_rules
 tap_is "... no allocation row" "$(sqlite3 "$QT_DIR/state/quilt.db" 'SELECT count(*) FROM network_allocations')" 0
 tap_check "... the DNS server answers NXDOMAIN for b" grep -q NXDOMAIN <<< "$(resolve b.quilt.local)"
 tap_is "... ListDnsEntries is empty" "$(quilt network dns --json | jq '.entries | length')" 0
@@ -242,7 +237,10 @@ tap_check "quiltd refuses an invalid Subnet= (exit $rc)" [ $rc != 0 ] && [ $rc !
 tap_check "... with a clear message" grep -q "invalid subnet '10.42.0.1/16': host bits are set (did you mean 10.42.0.0/16?)" <<< "$out"
 tap_check "... and creates no state" [ ! -e "$QT_DIR/bad/state" ]
 
-# A full pool: a /29 holds five containers.
+# A full pool: a /29 holds five containers. "old" was created in the default subnet and is
+# stopped: it keeps its address until it starts in the new one.
+quilt create --name old --async-mode > /dev/null && wait_state old RUNNING
+quilt stop -t 0 old > /dev/null
 quiltd_stop
 quiltd_start "Network.Subnet=10.99.0.0/29" || { echo "Bail out! quiltd did not start with a /29"; exit 1; }
 for i in 1 2 3 4 5; do quilt create --async-mode --name "f$i" > /dev/null; done
@@ -250,13 +248,21 @@ tap_is "a /29 pool holds five containers" "$(allocations | grep -c ' 10\.99\.0\.
 out=$(quilt create --async-mode --name f6 2>&1); rc=$?
 tap_check "the sixth create fails" [ $rc != 0 ]
 tap_check "... with 'address pool 10.99.0.0/29 is exhausted'" grep -q 'address pool 10.99.0.0/29 is exhausted' <<< "$out"
-tap_is "... leaving no row" "$(quilt ps -a -q | wc -l)" 5
-tap_is "... no allocation" "$(allocations | wc -l)" 5
+tap_is "... leaving no row" "$(quilt ps -a -q | wc -l)" 6
+tap_is "... no allocation" "$(allocations | wc -l)" 6
 for i in 1 2 3 4 5; do wait_state "f$i" RUNNING > /dev/null; done
 tap_is "... and no sixth veth" "$(veths | wc -l)" 5
 tap_is "the bridge moved to the new gateway" "$(ip -4 -o addr show dev quilt0 | awk '{ print $4 }')" 10.99.0.1/29
-quilt rm -f f1 f2 f3 f4 f5 > /dev/null
-until_is "removing them leaves no veth" 0 n_veths
+out=$(quilt start old 2>&1); rc=$?
+tap_check "starting a container from the old subnet in the full pool fails" [ $rc != 0 ]
+tap_check "... saying the pool is exhausted" grep -q 'address pool 10.99.0.0/29 is exhausted' <<< "$out"
+tap_is "... and it is failed, not left pending" "$(state old)" FAILED
+quilt rm -f f5 > /dev/null
+quilt start old > /dev/null
+tap_is "with room again, it starts with an address of the new pool" "$(ip_of old)" 10.99.0.6
+tap_is "... on its eth0" "$(eth0_address old)" 10.99.0.6/29
+quilt rm -f f1 f2 f3 f4 old > /dev/null
+now_is "removing them leaves no veth" 0 n_veths
 tap_is "... and no allocation" "$(allocations | wc -l)" 0
 
 # ---- quiltd's API from containers: dropped unless ContainerAPIAccess=yes --------------------------

@@ -21,7 +21,8 @@ wait_state() {
         echo "#   $1 is $(state "$1"), expected $2"
         return 1
 }
-logs() { quilt logs "$1" 2>&1; }
+# The container's own output, both streams, without quilt's lifecycle lines.
+logs() { quilt logs --stream stdout,stderr "$1" 2>&1; }
 # run NAME ARGS... -- CMD: create, wait for the end, print its output
 run() {
         local name=$1

@@ -113,6 +113,7 @@ static int cli_connect(Cli *cli) {
         return 0;
 }
 
+/* Prints a call's error status, the same way for unary calls and streams. */
 int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message) {
         const char *name = quilt_status_code_to_string(code);
 
@@ -205,6 +206,18 @@ int cli_print_json(Cli *cli, const ProtobufCMessage *m) {
         if (!j)
                 return cli_fail(cli, "out of memory");
         if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
+                return cli_fail(cli, "cannot write JSON output");
+        fputc('\n', stdout);
+        return 0;
+}
+
+int cli_print_json_line(Cli *cli, const ProtobufCMessage *m) {
+        json_auto_t *j = NULL;
+
+        j = proto_to_json(m);
+        if (!j)
+                return cli_fail(cli, "out of memory");
+        if (json_dumpf(j, stdout, JSON_COMPACT) < 0)
                 return cli_fail(cli, "cannot write JSON output");
         fputc('\n', stdout);
         return 0;

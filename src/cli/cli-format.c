@@ -4,6 +4,7 @@
  * here: it carries the raw values. */
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,20 @@ const char *format_time_sec(char buf[static CLI_TIME_MAX], uint64_t sec) {
 
         if (sec == 0 || !localtime_r(&t, &tm) || strftime(buf, CLI_TIME_MAX, "%Y-%m-%d %H:%M:%S", &tm) == 0)
                 return "-";
+        return buf;
+}
+
+const char *format_log_time(char buf[static CLI_LOG_TIME_MAX], uint64_t usec) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        char date[24], zone[8];
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+            strftime(zone, sizeof zone, "%z", &tm) != 5)
+                return "-";
+        /* %z is "+0200"; RFC 3339 wants "+02:00". */
+        (void) snprintf(buf, CLI_LOG_TIME_MAX, "%s.%06u%.3s:%.2s", date, (unsigned) (usec % USEC_PER_SEC), zone,
+                        zone + 3);
         return buf;
 }
 

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cli.h"
+#include "config.h"
 #include "mount-util.h"
 #include "signal-util.h"
 
@@ -374,4 +376,106 @@ const char *signal_to_string(int sig) {
         const char *name = signal_name(sig);
 
         return name ? name + 3 : NULL; /* without "SIG" */
+}
+
+/* Digits only, at most max of them: the number in *ret, how many in *ret_n. */
+static const char *parse_digits(const char *s, unsigned max, uint64_t *ret, unsigned *ret_n) {
+        uint64_t v = 0;
+        unsigned n = 0;
+
+        while (*s >= '0' && *s <= '9' && n < max) {
+                v = v * 10 + (uint64_t) (*s++ - '0');
+                n++;
+        }
+        *ret = v;
+        *ret_n = n;
+        return s;
+}
+
+/* ".123456" (any number of digits, nanoseconds and beyond cut) → µs. */
+static const char *parse_fraction(const char *s, uint64_t *ret_usec) {
+        uint64_t usec = 0, scale = 100000;
+
+        *ret_usec = 0;
+        if (*s != '.' && *s != ',')
+                return s;
+        s++;
+        if (*s < '0' || *s > '9')
+                return NULL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                usec += (uint64_t) (*s - '0') * scale;
+                scale /= 10;
+        }
+        *ret_usec = usec;
+        return s;
+}
+
+int parse_log_time(const char *s, uint64_t now, uint64_t *ret_usec) {
+        static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+                                               "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+        uint64_t v, frac;
+        unsigned n;
+
+        if (isempty(s))
+                return -EINVAL;
+
+        if (s[0] == '@') {
+                const char *e = parse_digits(s + 1, 12, &v, &n);
+
+                if (n == 0 || !(e = parse_fraction(e, &frac)) || *e)
+                        return -EINVAL;
+                *ret_usec = v * USEC_PER_SEC + frac;
+                return 0;
+        }
+
+        if (parse_duration_usec(s, &v) >= 0) {
+                *ret_usec = now > v ? now - v : 1;
+                return 0;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = { .tm_isdst = -1 };
+                const char *e = strptime(s, formats[i], &tm);
+                int64_t offset = 0;
+                bool utc = false;
+                time_t t;
+
+                if (!e)
+                        continue;
+                /* Seconds may have a fraction; then comes "Z", "+HH:MM" or nothing (local
+                 * time). */
+                e = parse_fraction(e, &frac);
+                if (!e)
+                        continue;
+                if (*e == 'Z' || *e == 'z') {
+                        utc = true;
+                        e++;
+                } else if (*e == '+' || *e == '-') {
+                        uint64_t hh, mm = 0;
+                        int sign = *e == '-' ? -1 : 1;
+
+                        e = parse_digits(e + 1, 2, &hh, &n);
+                        if (n != 2)
+                                continue;
+                        if (*e == ':')
+                                e++;
+                        e = parse_digits(e, 2, &mm, &n);
+                        if (n != 2 || hh > 23 || mm > 59)
+                                continue;
+                        utc = true;
+                        offset = sign * (int64_t) (hh * 3600 + mm * 60);
+                }
+                if (*e)
+                        continue;
+
+                t = utc ? timegm(&tm) : mktime(&tm);
+                if (t == (time_t) -1)
+                        return -EINVAL;
+                t -= offset;
+                if (t < 0)
+                        return -ERANGE;
+                *ret_usec = (uint64_t) t * USEC_PER_SEC + frac;
+                return 0;
+        }
+        return -EINVAL;
 }

@@ -120,30 +120,17 @@ static int wait_container(Cli *cli, const char *ref, bool by_name, ProtobufCMess
         return r;
 }
 
-/* Prints what the command wrote. The captured lines come back in one reply once the
- * container has ended; they are all printed on stdout (the log does not say which
- * stream a line came from). */
+/* Prints what the command wrote: its stdout on stdout and its stderr on stderr, without
+ * quilt's lifecycle lines, once the container has ended. */
 static int print_output(Cli *cli, const char *id) {
         Quilt__GetContainerLogsRequest req = QUILT__GET_CONTAINER_LOGS_REQUEST__INIT;
-        _cleanup_reply_ ProtobufCMessage *m = NULL;
-        const Quilt__GetContainerLogsResponse *reply;
-        int r;
+        char *streams[] = { (char *) "stdout", (char *) "stderr" };
+        LogPrinter printer = {};
 
         req.container_id = (char *) id;
-        r = cli_call(cli, "GetContainerLogs", &req.base, 0, &m);
-        if (r != 0)
-                return r;
-        reply = (const Quilt__GetContainerLogsResponse *) m;
-        for (size_t i = 0; i < reply->n_logs; i++) {
-                const char *msg = strempty(reply->logs[i]->message);
-                size_t len = strlen(msg);
-
-                fwrite(msg, 1, len, stdout);
-                if (len == 0 || msg[len - 1] != '\n')
-                        fputc('\n', stdout);
-        }
-        fflush(stdout);
-        return 0;
+        req.streams = streams;
+        req.n_streams = ELEMENTSOF(streams);
+        return cli_print_logs(cli, &req, &printer);
 }
 
 /* The container's name for messages: the one given, else quiltd's, else the id. */

@@ -125,6 +125,12 @@ int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message);
 
 /* Prints m as indented JSON on stdout. Returns 0 or CLI_EXIT_FAILURE. */
 int cli_print_json(Cli *cli, const ProtobufCMessage *m);
+/* Prints m as one line of compact JSON (NDJSON, for streams). */
+int cli_print_json_line(Cli *cli, const ProtobufCMessage *m);
+
+/* Prints a failed call's status as cli_call() does ("quilt: <verb>: <message> (<CODE>)",
+ * or "cannot reach quiltd") and returns CLI_EXIT_FAILURE. */
+int cli_report_status(Cli *cli, QuiltStatusCode code, const char *message);
 
 static inline void cli_proto_freep(ProtobufCMessage **m) {
         if (*m)
@@ -183,6 +189,12 @@ int parse_user_spec(const char *s);
 /* A memory size in MiB: "512", "512m", "2g" (MiB and GiB only), at least 1. */
 int parse_memory_mb(const char *s, int32_t *ret);
 
+/* A point in time for quilt logs --since/--until, in µs since the epoch: a duration ago
+ * ("10m", "1h 30min", "90" seconds), "@UNIX-SECONDS[.FRACTION]", RFC 3339
+ * ("2025-06-01T12:00:00.5Z", "...+02:00"), or "YYYY-MM-DD[( |T)HH:MM[:SS[.FRACTION]]]" in
+ * local time. now is the current time in µs. -EINVAL or -ERANGE. */
+int parse_log_time(const char *s, uint64_t now, uint64_t *ret_usec);
+
 /* "TERM", "SIGTERM", "sigterm" or "15" (1 to _NSIG-1) into the signal's number. */
 int parse_signal(const char *s, int *ret);
 /* "TERM" for SIGTERM; NULL for signals without a name (real-time ones). */
@@ -203,6 +215,9 @@ int cli_parse_create_options(Cli *cli, int argc, char *argv[], bool run, const c
 
 /* "2025-06-01 12:00:00" in local time, or "-" for 0. */
 const char *format_time_sec(char buf[static CLI_TIME_MAX], uint64_t sec);
+#define CLI_LOG_TIME_MAX 40
+/* "2025-06-01T14:00:00.123456+02:00": RFC 3339 in local time, µs. */
+const char *format_log_time(char buf[static CLI_LOG_TIME_MAX], uint64_t usec);
 /* "5 seconds ago", "3 minutes ago", …, or "-" for 0. */
 const char *format_time_ago(char buf[static CLI_TIME_MAX], uint64_t sec);
 /* "1h 2min 3s". */
@@ -229,6 +244,25 @@ void print_string_map(FILE *f, const char *indent, void *const *entries, size_t 
 /* The value of key in a map<string,string> field, or NULL. */
 const char *string_map_get(void *const *entries, size_t n, const ProtobufCMessageDescriptor *d,
                            const char *key);
+
+/* ---- log entries (cli-logs.c) ---- */
+
+/* Prints LogEntry messages: stdout entries on stdout, stderr entries on stderr, system
+ * (lifecycle) entries on stderr as "-- message --"; the exact bytes (raw) when there are
+ * any; no newline after a partial entry. */
+typedef struct LogPrinter {
+        bool timestamps;    /* an RFC 3339 time before each line */
+        bool flush;         /* after every entry (following) */
+        FILE *last;         /* flushed before writing to the other one */
+        bool mid_line[3];   /* stdout, stderr, system: a partial line is open */
+} LogPrinter;
+
+void log_printer_print(LogPrinter *p, const Quilt__LogEntry *e);
+void log_printer_done(LogPrinter *p);
+
+/* Prints a container's log as req asks (StreamContainerLogs, or GetContainerLogs from a
+ * quiltd without it). Returns an exit status, after printing why on failure. */
+int cli_print_logs(Cli *cli, const Quilt__GetContainerLogsRequest *req, LogPrinter *printer);
 
 /* ---- tables (cli-table.c) ---- */
 

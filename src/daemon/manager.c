@@ -118,6 +118,9 @@ int manager_new(QuiltConfig *config, Manager **ret) {
         r = host_detect(config->backend, &m->host);
         if (r < 0)
                 return r;
+        r = host_detect_log_driver(&m->host, config->log_driver);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -273,8 +276,9 @@ int manager_startup(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        log_info("quiltd ready: %s backend, cgroup %s, database schema %d%s.",
+        log_info("quiltd ready: %s backend, cgroup %s, %s log driver, database schema %d%s.",
                  quilt_backend_to_string(m->host.backend), cgroup_layout_to_string(m->host.cgroup_layout),
+                 container_log_driver_to_string(m->host.log_driver),
                  store_schema_version(m->store), m->socket_activated ? ", socket-activated" : "");
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving (%s backend).", quilt_backend_to_string(m->host.backend));
 

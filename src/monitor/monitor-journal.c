@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/uio.h>
 
+#include "container-log.h"
 #include "log.h"
 #include "monitor-journal.h"
 
@@ -48,10 +49,11 @@ void log_journal_close(LogJournal *j) {
 
 #define IOVEC_STRING(s) ((struct iovec) { .iov_base = (void *) (s), .iov_len = strlen(s) })
 
-int log_journal_write(LogJournal *j, const char *stream, int priority, const char *text, size_t n) {
-        char prio[16], stream_field[32];
+int log_journal_write(LogJournal *j, const char *stream, int priority, bool partial, const char *event,
+                      char *const *extra, const char *text, size_t n) {
+        char prio[16], stream_field[32], event_field[64];
         _cleanup_free_ char *message = NULL;
-        struct iovec iov[9];
+        struct iovec iov[16];
         size_t k = 0;
         int r;
 
@@ -67,7 +69,7 @@ int log_journal_write(LogJournal *j, const char *stream, int priority, const cha
         memcpy(message + sizeof "MESSAGE=" - 1, text, n);
 
         (void) snprintf(prio, sizeof prio, "PRIORITY=%i", priority);
-        (void) snprintf(stream_field, sizeof stream_field, "QUILT_STREAM=%s", stream);
+        (void) snprintf(stream_field, sizeof stream_field, CONTAINER_LOG_FIELD_STREAM "=%s", stream);
 
         iov[k++] = (struct iovec) { .iov_base = message, .iov_len = n + sizeof "MESSAGE=" - 1 };
         iov[k++] = IOVEC_STRING(prio);
@@ -78,6 +80,14 @@ int log_journal_write(LogJournal *j, const char *stream, int priority, const cha
         iov[k++] = IOVEC_STRING(j->docker_id);
         iov[k++] = IOVEC_STRING(j->docker_id_full);
         iov[k++] = IOVEC_STRING(j->docker_name);
+        if (partial)
+                iov[k++] = IOVEC_STRING(CONTAINER_LOG_FIELD_PARTIAL "=true");
+        if (event) {
+                (void) snprintf(event_field, sizeof event_field, CONTAINER_LOG_FIELD_EVENT "=%s", event);
+                iov[k++] = IOVEC_STRING(event_field);
+        }
+        for (char *const *e = extra; e && *e && k < ELEMENTSOF(iov); e++)
+                iov[k++] = IOVEC_STRING(*e);
 
         r = j->sendv(iov, (int) k);
         if (r < 0) {

@@ -4,10 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The journal log driver: one native journal entry per line, with the fields DESIGN.md
- * lists (MESSAGE, PRIORITY 6 for stdout and 3 for stderr, SYSLOG_IDENTIFIER, QUILT_*,
- * and Docker's CONTAINER_* for existing tools). journald attributes the entries to the
- * container's scope because the monitor sends them from inside it.
+/* The journal log driver: one native journal entry per line, with the fields of
+ * container-log.h. journald attributes the entries to the container's scope because the
+ * monitor sends them from inside it.
  *
  * libsystemd is loaded with dlopen() only for this driver, so that monitors writing a
  * file do not carry it. */
@@ -26,4 +25,8 @@ typedef struct LogJournal {
 
 int log_journal_open(LogJournal *j, const char *id, const char *name);
 void log_journal_close(LogJournal *j);
-int log_journal_write(LogJournal *j, const char *stream, int priority, const char *text, size_t n);
+
+/* One entry. event is NULL for output; extra is a NULL-terminated list of further
+ * "FIELD=value" strings, or NULL. */
+int log_journal_write(LogJournal *j, const char *stream, int priority, bool partial, const char *event,
+                      char *const *extra, const char *text, size_t n);

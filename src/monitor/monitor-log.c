@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
-#include <inttypes.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "log.h"
 #include "monitor-log.h"
 #include "time-util.h"
-
-static const char *const stream_names[_LOG_STREAM_MAX] = {
-        [LOG_STREAM_STDOUT] = "stdout",
-        [LOG_STREAM_STDERR] = "stderr",
-};
+#include "utf8.h"
 
 static int log_file_reopen(LogFile *f) {
         struct stat st;
@@ -50,8 +46,9 @@ static int log_file_rotate(LogFile *f) {
         return log_file_reopen(f);
 }
 
-static int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size_t n) {
-        char prefix[64];
+static int log_file_write(LogFile *f, ContainerLogStream kind, bool partial, const char *event, const char *text,
+                          size_t n) {
+        char prefix[CONTAINER_LOG_PREFIX_MAX];
         struct iovec iov[3];
         size_t total;
         ssize_t k;
@@ -60,7 +57,9 @@ static int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size
         if (f->fd < 0)
                 return -EBADF;
 
-        len = snprintf(prefix, sizeof prefix, "%" PRIu64 " %s ", now_usec(CLOCK_REALTIME), stream_names[kind]);
+        len = container_log_format_prefix(prefix, sizeof prefix, now_usec(CLOCK_REALTIME), kind, partial, event);
+        if (len < 0)
+                return len;
         total = (size_t) len + n + 1;
 
         if (f->max_bytes > 0 && f->size > 0 && f->size + total > f->max_bytes) {
@@ -70,7 +69,7 @@ static int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size
         }
 
         /* One writev() per record: with O_APPEND a record is never interleaved with
-         * another writer's and a reader never sees half a prefix. */
+         * another writer's, and readers see whole records except while one is written. */
         iov[0] = (struct iovec) { prefix, (size_t) len };
         iov[1] = (struct iovec) { (void *) text, n };
         iov[2] = (struct iovec) { (void *) "\n", 1 };
@@ -84,15 +83,16 @@ static int log_file_write(LogFile *f, LogStreamKind kind, const char *text, size
 }
 
 int log_sink_open(LogSink *s, const ContainerSpec *spec) {
+        int r = -EINVAL;
+
         *s = (LogSink) { .driver = spec->log_driver, .file.fd = -EBADF };
 
-        switch (spec->log_driver) {
-        case CONTAINER_LOG_FILE:
-                return log_file_open(&s->file, spec->log_path, spec->log_max_bytes);
-        case CONTAINER_LOG_JOURNAL:
-                return log_journal_open(&s->journal, spec->id, spec->name);
-        }
-        return -EINVAL;
+        if (spec->log_driver == CONTAINER_LOG_FILE)
+                r = log_file_open(&s->file, spec->log_path, spec->log_max_bytes);
+        else if (spec->log_driver == CONTAINER_LOG_JOURNAL)
+                r = log_journal_open(&s->journal, spec->id, spec->name);
+        s->open = r >= 0;
+        return r;
 }
 
 void log_sink_close(LogSink *s) {
@@ -100,22 +100,51 @@ void log_sink_close(LogSink *s) {
                 log_file_close(&s->file);
         else
                 log_journal_close(&s->journal);
+        s->open = false;
 }
 
-int log_sink_write(LogSink *s, LogStreamKind kind, const char *text, size_t n) {
+int log_sink_write(LogSink *s, ContainerLogStream kind, bool partial, const char *text, size_t n) {
         if (s->driver == CONTAINER_LOG_JOURNAL)
-                return log_journal_write(&s->journal, stream_names[kind],
-                                         kind == LOG_STREAM_STDERR ? LOG_ERR : LOG_INFO, text, n);
-        return log_file_write(&s->file, kind, text, n);
+                return log_journal_write(&s->journal, container_log_stream_to_string(kind),
+                                         kind == CONTAINER_LOG_STDERR ? LOG_ERR : LOG_INFO, partial, NULL, NULL,
+                                         text, n);
+        return log_file_write(&s->file, kind, partial, NULL, text, n);
+}
+
+int log_sink_event(LogSink *s, const char *event, int priority, char *const *extra, const char *format, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+        int r;
+
+        if (!s->open)
+                return 0;
+
+        va_start(ap, format);
+        r = vasprintf(&text, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return log_oom();
+
+        /* A message is one record: a newline in it (from a failure's text) would end it. */
+        for (char *p = text; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+
+        if (s->driver == CONTAINER_LOG_JOURNAL)
+                return log_journal_write(&s->journal, container_log_stream_to_string(CONTAINER_LOG_SYSTEM), priority,
+                                         false, event, extra, text, strlen(text));
+        return log_file_write(&s->file, CONTAINER_LOG_SYSTEM, false, event, text, strlen(text));
 }
 
 void log_stream_flush(LogStream *s, LogSink *f) {
+        /* What is left has no newline (yet): a partial line. */
         if (s->n > 0)
-                (void) log_sink_write(f, s->kind, s->buf, s->n);
+                (void) log_sink_write(f, s->kind, true, s->buf, s->n);
         s->n = 0;
 }
 
-/* Writes each complete line in buf and keeps the rest; a full buffer is written as is. */
+/* Writes each complete line in buf and keeps the rest; a full buffer is written as a
+ * partial line, keeping back a UTF-8 character that it would cut in two. */
 static void emit_lines(LogStream *s, LogSink *f) {
         size_t start = 0;
 
@@ -124,15 +153,20 @@ static void emit_lines(LogStream *s, LogSink *f) {
 
                 if (!nl)
                         break;
-                (void) log_sink_write(f, s->kind, s->buf + start, (size_t) (nl - (s->buf + start)));
+                (void) log_sink_write(f, s->kind, false, s->buf + start, (size_t) (nl - (s->buf + start)));
                 start = (size_t) (nl - s->buf) + 1;
         }
         if (start > 0) {
                 memmove(s->buf, s->buf + start, s->n - start);
                 s->n -= start;
         }
-        if (s->n == sizeof s->buf)
-                log_stream_flush(s, f);
+        if (s->n == sizeof s->buf) {
+                size_t keep = utf8_incomplete_tail(s->buf, s->n);
+
+                (void) log_sink_write(f, s->kind, true, s->buf, s->n - keep);
+                memmove(s->buf, s->buf + s->n - keep, keep);
+                s->n = keep;
+        }
 }
 
 int log_stream_process(LogStream *s, LogSink *f) {
@@ -149,7 +183,8 @@ int log_stream_process(LogStream *s, LogSink *f) {
                                 continue;
                         if (errno == EAGAIN)
                                 return 1;
-                        log_warning_errno(errno, "Failed to read the container's %s: %m", stream_names[s->kind]);
+                        log_warning_errno(errno, "Failed to read the container's %s: %m",
+                                          container_log_stream_to_string(s->kind));
                         k = 0;
                 }
                 if (k == 0) {

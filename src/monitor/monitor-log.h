@@ -4,24 +4,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "container-log.h"
 #include "container-spec.h"
+#include "macro.h"
 #include "monitor-journal.h"
 
-/* The container's output, line by line, to the log driver the spec names.
+/* The container's output, line by line, and quilt's lifecycle messages about it, to the log
+ * driver the spec names (formats and fields in container-log.h).
  *
- * The file log driver: one line per line of output, "<usec> <stdout|stderr> <text>\n",
- * where usec is CLOCK_REALTIME in µs when the monitor read it. A line longer than
- * LOG_LINE_MAX is cut into several records, and so is an unterminated line at EOF. The
- * file is renamed to <path>.1 (replacing the previous one) before it would grow beyond
- * max_bytes (0: never). */
+ * stdout and stderr are read from separate pipes into separate buffers, so their lines are
+ * never mixed. A line longer than LOG_LINE_MAX (Docker's limit; journald's LineMax is
+ * larger) is written in pieces marked partial, cut before a UTF-8 character that does not
+ * fit, and so is an unterminated line when the stream ends. The file is renamed to
+ * <path>.1 (replacing the previous one) before it would grow beyond max_bytes (0: never). */
 
 #define LOG_LINE_MAX (16U * 1024U)
-
-typedef enum LogStreamKind {
-        LOG_STREAM_STDOUT,
-        LOG_STREAM_STDERR,
-        _LOG_STREAM_MAX,
-} LogStreamKind;
 
 typedef struct LogFile {
         int fd;
@@ -31,7 +28,7 @@ typedef struct LogFile {
 } LogFile;
 
 typedef struct LogStream {
-        LogStreamKind kind;
+        ContainerLogStream kind; /* stdout or stderr */
         int fd;         /* read end of the container's pipe; -EBADF after EOF */
         size_t n;       /* bytes of a partial line in buf */
         char buf[LOG_LINE_MAX];
@@ -39,6 +36,7 @@ typedef struct LogStream {
 
 typedef struct LogSink {
         ContainerLogDriver driver;
+        bool open;
         LogFile file;
         LogJournal journal;
 } LogSink;
@@ -46,8 +44,14 @@ typedef struct LogSink {
 int log_sink_open(LogSink *s, const ContainerSpec *spec);
 void log_sink_close(LogSink *s);
 
-/* Writes one record; text has no trailing newline. */
-int log_sink_write(LogSink *s, LogStreamKind kind, const char *text, size_t n);
+/* Writes one line of output; text has no trailing newline. */
+int log_sink_write(LogSink *s, ContainerLogStream kind, bool partial, const char *text, size_t n);
+
+/* Writes a lifecycle message: event is one of container-log.h's, priority a syslog level,
+ * extra NULL or "FIELD=value" strings for the journal. Does nothing before the sink is
+ * open. */
+int log_sink_event(LogSink *s, const char *event, int priority, char *const *extra, const char *format, ...)
+        _printf_(5, 6);
 
 /* Reads what is available from s->fd (non-blocking) and writes every complete line.
  * Returns 0 at EOF (the partial line flushed and s->fd closed), 1 otherwise. */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "monitor-cgroup.h"
 #include "monitor-log.h"
+#include "signal-util.h"
 #include "proc-util.h"
 #include "time-util.h"
 
@@ -46,7 +47,7 @@ typedef struct Monitor {
         uint64_t oom_start;
 
         LogSink log;
-        LogStream streams[_LOG_STREAM_MAX];
+        LogStream streams[2]; /* stdout, stderr */
 
         pid_t init_pid;
         int init_pidfd;
@@ -82,8 +83,8 @@ static Monitor monitor = {
         .exec_spare_wfd = -EBADF,
         .log.file.fd = -EBADF,
         .streams = {
-                [LOG_STREAM_STDOUT] = { .kind = LOG_STREAM_STDOUT, .fd = -EBADF },
-                [LOG_STREAM_STDERR] = { .kind = LOG_STREAM_STDERR, .fd = -EBADF },
+                [CONTAINER_LOG_STDOUT] = { .kind = CONTAINER_LOG_STDOUT, .fd = -EBADF },
+                [CONTAINER_LOG_STDERR] = { .kind = CONTAINER_LOG_STDERR, .fd = -EBADF },
         },
 };
 
@@ -115,6 +116,7 @@ _printf_(3, 4) static int monitor_fail(Monitor *m, int error, const char *format
                 return log_oom();
 
         log_error("%s", msg);
+        (void) log_sink_event(&m->log, CONTAINER_EVENT_FAILED, LOG_ERR, NULL, "Container failed to start: %s", msg);
         monitor_report(m, CONTAINER_REPORT_FAILED, msg);
         if (!m->exit.error)
                 m->exit.error = TAKE_PTR(msg);
@@ -205,12 +207,12 @@ static int spawn_init(Monitor *m) {
 
         if (pipe2(out, O_CLOEXEC) < 0)
                 return monitor_fail(m, errno, "create the stdout pipe");
-        m->streams[LOG_STREAM_STDOUT].fd = out[0];
+        m->streams[CONTAINER_LOG_STDOUT].fd = out[0];
         if (pipe2(err, O_CLOEXEC) < 0) {
                 (void) close(out[1]);
                 return monitor_fail(m, errno, "create the stderr pipe");
         }
-        m->streams[LOG_STREAM_STDERR].fd = err[0];
+        m->streams[CONTAINER_LOG_STDERR].fd = err[0];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
                 (void) close(out[1]);
                 (void) close(err[1]);
@@ -449,6 +451,8 @@ static int monitor_setup(Monitor *m, const char *run_dir) {
         if (r < 0)
                 return m->spec->log_driver == CONTAINER_LOG_FILE ? monitor_fail(m, r, "open %s", m->spec->log_path)
                                                                  : monitor_fail(m, r, "open the journal");
+        if (m->spec->log_created)
+                (void) log_sink_event(&m->log, CONTAINER_EVENT_CREATED, LOG_NOTICE, NULL, "Container created");
 
         r = spawn_init(m);
         if (r < 0)
@@ -524,6 +528,8 @@ static void handle_init_message(Monitor *m, const char *msg) {
                 m->exit.started_usec = now_usec(CLOCK_REALTIME);
                 (void) snprintf(pid, sizeof pid, "%i", (int) m->init_pid);
                 monitor_report(m, CONTAINER_REPORT_RUNNING, pid);
+                (void) log_sink_event(&m->log, CONTAINER_EVENT_STARTED, LOG_NOTICE, NULL,
+                                      "Container started, init pid %s", pid);
                 log_debug("Container %s is running, init is %i.", m->spec->name, (int) m->init_pid);
         } else if ((v = startswith(msg, INIT_MSG_FAIL)))
                 (void) monitor_fail(m, 0, "%s", v);
@@ -576,11 +582,14 @@ static void process_signals(Monitor *m) {
  * deadline (0: none) until the pipes are at EOF. */
 static void monitor_poll(Monitor *m, uint64_t deadline) {
         for (;;) {
+                /* Output waits in the pipes until init has said whether the command runs,
+                 * so that the log says "started" before the command's first line. */
+                bool output = m->reported || m->init_exited || deadline > 0;
                 struct pollfd p[] = {
                         { .fd = m->signal_fd, .events = POLLIN },
                         { .fd = m->sync_fd, .events = POLLIN },
-                        { .fd = m->streams[LOG_STREAM_STDOUT].fd, .events = POLLIN },
-                        { .fd = m->streams[LOG_STREAM_STDERR].fd, .events = POLLIN },
+                        { .fd = output ? m->streams[CONTAINER_LOG_STDOUT].fd : -1, .events = POLLIN },
+                        { .fd = output ? m->streams[CONTAINER_LOG_STDERR].fd : -1, .events = POLLIN },
                         { .fd = m->control_fd, .events = POLLIN },
                         /* While a spare waits, it accepts. */
                         { .fd = deadline == 0 && m->exec_spare == 0 ? m->exec_fd : -1, .events = POLLIN },
@@ -593,7 +602,7 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                 if (deadline > 0) {
                         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-                        if (m->streams[LOG_STREAM_STDOUT].fd < 0 && m->streams[LOG_STREAM_STDERR].fd < 0)
+                        if (m->streams[CONTAINER_LOG_STDOUT].fd < 0 && m->streams[CONTAINER_LOG_STDERR].fd < 0)
                                 return;
                         if (now >= deadline) {
                                 log_warning("The container's output did not reach EOF, something still holds it.");
@@ -614,7 +623,7 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                         process_sync(m);
                 if (p[4].revents && m->control_fd >= 0)
                         process_control(m);
-                for (size_t i = 0; i < _LOG_STREAM_MAX; i++)
+                for (size_t i = 0; i < ELEMENTSOF(m->streams); i++)
                         if (p[2 + i].revents)
                                 (void) log_stream_process(&m->streams[i], &m->log);
                 if (p[0].revents)
@@ -627,6 +636,32 @@ static void monitor_poll(Monitor *m, uint64_t deadline) {
                         m->exec_ended = false;
                         monitor_fork_spare(m);
                 }
+        }
+}
+
+/* The last lifecycle messages of a run, after all of its output. */
+static void monitor_log_exit(Monitor *m) {
+        const ContainerExit *e = &m->exit;
+        char code[32], *extra[] = { code, NULL };
+
+        if (!e->started)
+                return; /* "failed" said it all */
+
+        if (e->oom_killed)
+                (void) log_sink_event(&m->log, CONTAINER_EVENT_OOM, LOG_ERR, NULL,
+                                      "Container ran out of memory: the OOM killer killed a process");
+
+        if (e->exit_signal > 0) {
+                const char *name = signal_name(e->exit_signal);
+
+                (void) snprintf(code, sizeof code, CONTAINER_LOG_FIELD_SIGNAL "=%i", e->exit_signal);
+                (void) log_sink_event(&m->log, CONTAINER_EVENT_EXITED, LOG_WARNING, extra,
+                                      "Container killed by signal %i%s%s%s", e->exit_signal, name ? " (" : "",
+                                      strempty(name), name ? ")" : "");
+        } else {
+                (void) snprintf(code, sizeof code, CONTAINER_LOG_FIELD_EXIT_CODE "=%i", e->exit_code);
+                (void) log_sink_event(&m->log, CONTAINER_EVENT_EXITED, e->exit_code == 0 ? LOG_NOTICE : LOG_WARNING,
+                                      extra, "Container exited with code %i", e->exit_code);
         }
 }
 
@@ -645,7 +680,7 @@ static void monitor_finish(Monitor *m) {
         reap_children(m);
 
         monitor_poll(m, now_usec(CLOCK_MONOTONIC) + DRAIN_TIMEOUT_USEC);
-        for (size_t i = 0; i < _LOG_STREAM_MAX; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(m->streams); i++) {
                 log_stream_flush(&m->streams[i], &m->log);
                 m->streams[i].fd = safe_close(m->streams[i].fd);
         }
@@ -671,6 +706,8 @@ static void monitor_finish(Monitor *m) {
 
         if (m->have_oom_start && cgroup_set_oom_kills(&m->cgroups, &oom_end) >= 0 && oom_end > m->oom_start)
                 m->exit.oom_killed = true;
+
+        monitor_log_exit(m);
 }
 
 static int monitor_write_exit(Monitor *m) {

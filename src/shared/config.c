@@ -34,6 +34,68 @@ static const char *const backend_table[_QUILT_BACKEND_MAX] = {
         [QUILT_BACKEND_STANDALONE] = "standalone",
 };
 
+static const char *const log_driver_table[_QUILT_LOG_DRIVER_MAX] = {
+        [QUILT_LOG_DRIVER_AUTO] = "auto",
+        [QUILT_LOG_DRIVER_JOURNAL] = "journal",
+        [QUILT_LOG_DRIVER_FILE] = "file",
+};
+
+const char *quilt_log_driver_to_string(QuiltLogDriver d) {
+        if ((int) d < 0 || d >= _QUILT_LOG_DRIVER_MAX)
+                return NULL;
+        return log_driver_table[d];
+}
+
+QuiltLogDriver quilt_log_driver_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(log_driver_table); i++)
+                if (streq(s, log_driver_table[i]))
+                        return (QuiltLogDriver) i;
+        return _QUILT_LOG_DRIVER_INVALID;
+}
+
+int parse_size_bytes(const char *s, uint64_t *ret) {
+        static const struct {
+                char unit;
+                uint64_t factor;
+        } units[] = {
+                { 'K', UINT64_C(1) << 10 },
+                { 'M', UINT64_C(1) << 20 },
+                { 'G', UINT64_C(1) << 30 },
+        };
+        uint64_t n = 0, factor = 1;
+        const char *p = s;
+
+        if (!s)
+                return -EINVAL;
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (n > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+                        return -ERANGE;
+                n = n * 10 + (uint64_t) (*p - '0');
+        }
+        if (*p) {
+                bool found = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(units) && !found; i++)
+                        if (*p == units[i].unit || *p == units[i].unit + ('a' - 'A')) {
+                                factor = units[i].factor;
+                                found = true;
+                        }
+                if (!found)
+                        return -EINVAL;
+                p++;
+                if (*p == 'B' || *p == 'b')
+                        p++;
+                if (*p)
+                        return -EINVAL;
+        }
+        if (n > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = n * factor;
+        return 0;
+}
+
 const char *quilt_backend_to_string(QuiltBackend b) {
         if ((int) b < 0 || b >= _QUILT_BACKEND_MAX)
                 return NULL;
@@ -60,8 +122,10 @@ static int parse_unit(const char *s, size_t n, uint64_t *ret) {
                 { "msec", USEC_PER_MSEC },
                 { "s", USEC_PER_SEC },
                 { "sec", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
                 { "min", 60 * USEC_PER_SEC },
                 { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
         };
 
         /* A bare number is seconds, as in systemd's *Sec= settings. */
@@ -138,6 +202,8 @@ int config_new(QuiltConfig **ret) {
         c->socket_group = strdup(DEFAULT_SOCKET_GROUP);
         c->state_dir = strdup(DEFAULT_STATE_DIR);
         c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR);
+        c->log_driver = QUILT_LOG_DRIVER_AUTO;
+        c->log_max_file_size = QUILT_LOG_MAX_FILE_SIZE_DEFAULT;
         c->bridge = strdup(DEFAULT_BRIDGE);
         c->dns_port = DEFAULT_DNS_PORT;
         if (!c->grpc_socket || !c->http_socket || !c->socket_group || !c->state_dir || !c->runtime_dir ||
@@ -196,6 +262,8 @@ static int config_dup(const QuiltConfig *c, QuiltConfig **ret) {
 
         n->backend = c->backend;
         n->idle_exit_usec = c->idle_exit_usec;
+        n->log_driver = c->log_driver;
+        n->log_max_file_size = c->log_max_file_size;
         n->subnet = c->subnet;
         n->container_api_access = c->container_api_access;
         if (strdup_or_null(c->grpc_socket, &n->grpc_socket) < 0 ||
@@ -414,6 +482,36 @@ static int parse_backend(ParseState *st, const char *key, const char *value, voi
         return 0;
 }
 
+static int parse_log_driver(ParseState *st, const char *key, const char *value, void *data) {
+        QuiltLogDriver *d = data, v;
+
+        v = quilt_log_driver_from_string(isempty(value) ? "auto" : value);
+        if (v < 0)
+                return parse_error(st, key, "invalid log driver '%s', expected auto, journal or file", value);
+        *d = v;
+        return 0;
+}
+
+static int parse_log_size(ParseState *st, const char *key, const char *value, void *data) {
+        uint64_t *u = data, v;
+        int r;
+
+        if (isempty(value)) {
+                *u = QUILT_LOG_MAX_FILE_SIZE_DEFAULT;
+                return 0;
+        }
+        r = parse_size_bytes(value, &v);
+        if (r == -ERANGE)
+                return parse_error(st, key, "size out of range '%s'", value);
+        if (r < 0)
+                return parse_error(st, key, "invalid size '%s' (e.g. 8M; units: K, M, G)", value);
+        if (v > 0 && v < QUILT_LOG_MAX_FILE_SIZE_MIN)
+                return parse_error(st, key, "size '%s' is below the minimum of %u bytes (0 turns rotation off)",
+                                   value, QUILT_LOG_MAX_FILE_SIZE_MIN);
+        *u = v;
+        return 0;
+}
+
 static int parse_duration(ParseState *st, const char *key, const char *value, void *data) {
         uint64_t *u = data, v;
         int r;
@@ -426,7 +524,7 @@ static int parse_duration(ParseState *st, const char *key, const char *value, vo
         if (r == -ERANGE)
                 return parse_error(st, key, "duration out of range '%s'", value);
         if (r < 0)
-                return parse_error(st, key, "invalid duration '%s' (units: us, ms, s, min, h)", value);
+                return parse_error(st, key, "invalid duration '%s' (units: us, ms, s, m or min, h, d)", value);
         *u = v;
         return 0;
 }
@@ -728,6 +826,8 @@ static const struct {
         { "API", "TokenFile", parse_token_file, offsetof(QuiltConfig, token) },
         { "Storage", "StateDirectory", parse_state_dir, offsetof(QuiltConfig, state_dir) },
         { "Storage", "RuntimeDirectory", parse_runtime_dir, offsetof(QuiltConfig, runtime_dir) },
+        { "Logs", "Driver", parse_log_driver, offsetof(QuiltConfig, log_driver) },
+        { "Logs", "MaxFileSize", parse_log_size, offsetof(QuiltConfig, log_max_file_size) },
         { "Network", "Bridge", parse_bridge, offsetof(QuiltConfig, bridge) },
         { "Network", "Subnet", parse_subnet, offsetof(QuiltConfig, subnet) },
         { "Network", "ContainerAPIAccess", parse_bool, offsetof(QuiltConfig, container_api_access) },
@@ -926,6 +1026,8 @@ int config_verify(const QuiltConfig *c, char **ret_error) {
          * changed in code, and the rules that involve more than one key. */
         if (!quilt_backend_to_string(c->backend))
                 return set_error(ret_error, -EINVAL, "Backend=: invalid value %d", (int) c->backend);
+        if (!quilt_log_driver_to_string(c->log_driver))
+                return set_error(ret_error, -EINVAL, "Driver=: invalid value %d", (int) c->log_driver);
 
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
                 const char *p = *(char *const *) ((const uint8_t *) c + paths[i].offset);

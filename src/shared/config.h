@@ -22,6 +22,13 @@
  *   StateDirectory=/var/lib/quilt
  *   RuntimeDirectory=/run/quilt
  *
+ *   [Logs]
+ *   Driver=auto|journal|file               (auto: journal with the systemd backend when journald
+ *                                           is reachable, else file; a container keeps the
+ *                                           driver it was created with)
+ *   MaxFileSize=8M                         (file driver: container.log is rotated to
+ *                                           container.log.1 beyond this; K, M, G; 0 = never)
+ *
  *   [Network]
  *   Bridge=quilt0                          (the bridge containers are attached to)
  *   Subnet=10.42.0.0/16                    (IPv4, /8 to /30; the first address is the
@@ -56,6 +63,17 @@ typedef enum QuiltBackend {
         _QUILT_BACKEND_INVALID = -EINVAL, /* also makes the enum signed, so "< 0" works */
 } QuiltBackend;
 
+typedef enum QuiltLogDriver {
+        QUILT_LOG_DRIVER_AUTO,
+        QUILT_LOG_DRIVER_JOURNAL,
+        QUILT_LOG_DRIVER_FILE,
+        _QUILT_LOG_DRIVER_MAX,
+        _QUILT_LOG_DRIVER_INVALID = -EINVAL,
+} QuiltLogDriver;
+
+#define QUILT_LOG_MAX_FILE_SIZE_DEFAULT (8U * 1024U * 1024U)
+#define QUILT_LOG_MAX_FILE_SIZE_MIN     4096U
+
 typedef struct QuiltConfig {
         QuiltBackend backend;
         uint64_t idle_exit_usec;
@@ -70,6 +88,8 @@ typedef struct QuiltConfig {
         char *state_dir;
         char *runtime_dir;
 
+        QuiltLogDriver log_driver;
+        uint64_t log_max_file_size; /* bytes; 0 = never rotate */
         char *bridge;
         Ipv4Subnet subnet;
         bool container_api_access;
@@ -95,8 +115,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(QuiltConfig *, config_free);
 const char *quilt_backend_to_string(QuiltBackend b);
 QuiltBackend quilt_backend_from_string(const char *s); /* _QUILT_BACKEND_INVALID if unknown */
 
+const char *quilt_log_driver_to_string(QuiltLogDriver d);
+QuiltLogDriver quilt_log_driver_from_string(const char *s); /* _QUILT_LOG_DRIVER_INVALID if unknown */
+
+/* "4096", "512K", "8M", "1G" (powers of 1024, case-insensitive, an optional "B" after the
+ * unit) → bytes. -EINVAL when malformed, -ERANGE on overflow. */
+int parse_size_bytes(const char *s, uint64_t *ret);
+
 /* "yes", "true", "on", "1" / "no", "false", "off", "0". -EINVAL otherwise. */
 int parse_boolean(const char *s);
 
-/* "30", "30s", "500ms", "2min", "1h 30min", "0" → µs. -EINVAL when malformed, -ERANGE on overflow. */
+/* "30", "30s", "500ms", "2min" or "2m", "1h 30min", "1d", "0" → µs (systemd's units). -EINVAL when malformed, -ERANGE on overflow. */
 int parse_duration_usec(const char *s, uint64_t *ret);

@@ -123,10 +123,23 @@ int container_mount_copy(const ContainerMount *from, ContainerMount *to) {
         return 0;
 }
 
-static const char *const log_driver_table[] = {
+static const char *const log_driver_table[_CONTAINER_LOG_DRIVER_MAX] = {
         [CONTAINER_LOG_FILE] = "file",
         [CONTAINER_LOG_JOURNAL] = "journal",
 };
+
+const char *container_log_driver_to_string(ContainerLogDriver d) {
+        if (d < 0 || d >= _CONTAINER_LOG_DRIVER_MAX)
+                return NULL;
+        return log_driver_table[d];
+}
+
+ContainerLogDriver container_log_driver_from_string(const char *s) {
+        for (size_t i = 0; i < ELEMENTSOF(log_driver_table); i++)
+                if (s && streq(s, log_driver_table[i]))
+                        return (ContainerLogDriver) i;
+        return _CONTAINER_LOG_DRIVER_INVALID;
+}
 
 ContainerSpec *container_spec_free(ContainerSpec *spec) {
         if (!spec)
@@ -270,7 +283,7 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
         }
 
         root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:O, s:o,"
-                         " s:b, s:b, s:O, s:O, s:{s:s, s:s?, s:I}}",
+                         " s:b, s:b, s:O, s:O, s:{s:s, s:s?, s:I, s:b}}",
                          "id", spec->id,
                          "name", spec->name,
                          "run_dir", spec->run_dir,
@@ -293,7 +306,8 @@ int container_spec_save(const ContainerSpec *spec, const char *path) {
                          "log",
                          "driver", log_driver_table[spec->log_driver],
                          "path", spec->log_path,
-                         "max_bytes", (json_int_t) spec->log_max_bytes);
+                         "max_bytes", (json_int_t) spec->log_max_bytes,
+                         "created", spec->log_created);
         if (!root)
                 return log_error_errno(EINVAL, "Failed to build %s: a required field is missing.", path);
 
@@ -573,7 +587,7 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
         const char *id, *name, *run_dir, *state_dir, *leaf, *lower, *upper, *work, *target, *wd, *driver;
         json_t *argv, *env, *user = NULL, *namespaces, *caps, *rlimits = NULL, *mounts = NULL, *log_path = NULL;
         json_int_t max_bytes = 0;
-        int nnp, seccomp;
+        int nnp, seccomp, log_created = 0;
         json_error_t err;
         size_t i;
         json_t *v;
@@ -599,7 +613,7 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
 
         if (json_unpack_ex(root, &err, JSON_STRICT,
                            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s?o, s:o, s:o,"
-                           " s:b, s:b, s?o, s?o, s:{s:s, s?o, s?I}}",
+                           " s:b, s:b, s?o, s?o, s:{s:s, s?o, s?I, s?b}}",
                            "id", &id,
                            "name", &name,
                            "run_dir", &run_dir,
@@ -622,7 +636,8 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                            "log",
                            "driver", &driver,
                            "path", &log_path,
-                           "max_bytes", &max_bytes) < 0)
+                           "max_bytes", &max_bytes,
+                           "created", &log_created) < 0)
                 return log_error_errno(EINVAL, "%s: %s", path, err.text);
 
         if (dup_string(id, &spec->id) < 0 || dup_string(name, &spec->name) < 0 ||
@@ -682,12 +697,10 @@ int container_spec_load(const char *path, ContainerSpec **ret) {
                         return r;
         }
 
-        if (streq(driver, "file"))
-                spec->log_driver = CONTAINER_LOG_FILE;
-        else if (streq(driver, "journal"))
-                spec->log_driver = CONTAINER_LOG_JOURNAL;
-        else
+        spec->log_driver = container_log_driver_from_string(driver);
+        if (spec->log_driver < 0)
                 return log_error_errno(EINVAL, "%s: unknown log driver \"%s\".", path, driver);
+        spec->log_created = log_created;
         if (max_bytes < 0)
                 return log_error_errno(EINVAL, "%s: \"log\".\"max_bytes\" is negative.", path);
         spec->log_max_bytes = (uint64_t) max_bytes;

@@ -18,7 +18,7 @@
  *        rootfs/                        empty mount point; the overlay is mounted there
  *                                       inside the container's mount namespace only, so the
  *                                       host never sees a container mount
- *        container.log                  output, when log.driver is "file"
+ *        container.log(.1)              output, when log.driver is "file" (container-log.h)
  *
  * Spawning (quiltd, with posix_spawn, a clean environment and these fds):
  *   argv   quilt-monitor <run_dir>
@@ -123,10 +123,17 @@ void container_mount_done(ContainerMount *m);
 void container_mount_array_free(ContainerMount *a, size_t n);
 int container_mount_copy(const ContainerMount *from, ContainerMount *to);
 
+/* Where the container's output and lifecycle messages go; the formats are in
+ * container-log.h. */
 typedef enum ContainerLogDriver {
-        CONTAINER_LOG_FILE,    /* <state_dir>/container.log, "<usec> <stdout|stderr> <line>\n" */
+        CONTAINER_LOG_FILE,    /* <state_dir>/container.log, rotated to container.log.1 */
         CONTAINER_LOG_JOURNAL, /* native journal entries (systemd backend) */
+        _CONTAINER_LOG_DRIVER_MAX,
+        _CONTAINER_LOG_DRIVER_INVALID = -EINVAL,
 } ContainerLogDriver;
+
+const char *container_log_driver_to_string(ContainerLogDriver d); /* "file", "journal" */
+ContainerLogDriver container_log_driver_from_string(const char *s);
 
 typedef struct ContainerSpec {
         char *id;       /* the UUID */
@@ -164,6 +171,7 @@ typedef struct ContainerSpec {
         ContainerLogDriver log_driver;
         char *log_path;       /* CONTAINER_LOG_FILE */
         uint64_t log_max_bytes; /* rotated to <log_path>.1 beyond this */
+        bool log_created;     /* the container's first start: log the "created" event */
 
         bool wait_network;    /* the network handshake above (needs CONTAINER_NS_NET) */
         /* Files init writes into the container's /etc after pivot_root, replacing what the

@@ -13,6 +13,7 @@
 
 #include "macro.h"
 #include "proto-json.h"
+#include "utf8.h"
 
 /* Everything here walks ProtobufCMessageDescriptor.fields[] and touches a message only
  * through each field's offset and quantifier_offset, the same way protobuf-c's own
@@ -217,80 +218,17 @@ static int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_l
 
 /* ---- UTF-8 ------------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF, the same rules jansson enforces), or 0. */
-static size_t utf8_sequence_length(const uint8_t *s, size_t left) {
-        uint8_t c = s[0];
-        uint8_t lo = 0x80, hi = 0xBF;
-        size_t n;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                n = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-                n = 3;
-                if (c == 0xE0)
-                        lo = 0xA0;
-                else if (c == 0xED)
-                        hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-                n = 4;
-                if (c == 0xF0)
-                        lo = 0x90;
-                else if (c == 0xF4)
-                        hi = 0x8F;
-        } else
-                return 0;
-
-        if (left < n)
-                return 0;
-        if (s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < n; i++)
-                if (s[i] < 0x80 || s[i] > 0xBF)
-                        return 0;
-        return n;
-}
-
 /* Handlers fill strings such as an exec's stdout with whatever a process wrote, which need
  * not be UTF-8; JSON cannot carry that, so each invalid byte becomes U+FFFD rather than
  * failing the whole reply. */
 static json_t *json_string_lossy(const char *s) {
-        const uint8_t *p = (const uint8_t *) s;
-        size_t len = strlen(s), i = 0;
         _cleanup_free_ char *fixed = NULL;
-        size_t n = 0;
+        size_t len = strlen(s);
 
-        while (i < len) {
-                size_t k = utf8_sequence_length(p + i, len - i);
-                if (k == 0)
-                        break;
-                i += k;
-        }
-        if (i == len)
+        if (utf8_is_clean(s, len))
                 return json_stringn(s, len);
-
-        fixed = malloc(len * 3 + 1);
-        if (!fixed)
-                return NULL;
-
-        memcpy(fixed, s, i);
-        n = i;
-        while (i < len) {
-                size_t k = utf8_sequence_length(p + i, len - i);
-
-                if (k == 0) {
-                        memcpy(fixed + n, "\xEF\xBF\xBD", 3);
-                        n += 3;
-                        i++;
-                } else {
-                        memcpy(fixed + n, s + i, k);
-                        n += k;
-                        i += k;
-                }
-        }
-        return json_stringn(fixed, n);
+        fixed = utf8_make_clean(s, len);
+        return fixed ? json_string(fixed) : NULL;
 }
 
 /* ---- encoding --------------------------------------------------------------- */

@@ -14,6 +14,7 @@ static const struct {
         { "quilt.QuiltService", "StreamEvents", RPC_SERVER_STREAMING },
         { "quilt.QuiltService", "ExecContainerStream", RPC_SERVER_STREAMING },
         { "quilt.QuiltService", "ExecInteractive", RPC_BIDI },
+        { "quilt.QuiltService", "StreamContainerLogs", RPC_SERVER_STREAMING },
 
         /* src/daemon/api/test-api-stream.proto: the transports' own unit test. */
         { "quilt.test.StreamTest", "Count", RPC_SERVER_STREAMING },

@@ -144,7 +144,10 @@ static void test_durations(void) {
                 { "+5", -EINVAL, 0 },
                 { "1.5s", -EINVAL, 0 },
                 { "10x", -EINVAL, 0 },
-                { "10 m", -EINVAL, 0 },
+                { "10 m", 0, 600 * USEC_PER_SEC },
+                { "1h30m", 0, 5400 * USEC_PER_SEC },
+                { "2d", 0, 2 * 86400 * USEC_PER_SEC },
+                { "10mo", -EINVAL, 0 },
                 { "10seconds", -EINVAL, 0 },
                 { "5s,", -EINVAL, 0 },
         };
@@ -700,6 +703,58 @@ static void test_verify(void) {
         ok(config_free(NULL) == NULL, "config_free(NULL)");
 }
 
+static void test_logs(void) {
+        static const struct {
+                const char *s;
+                uint64_t bytes;
+        } sizes[] = {
+                { "0", 0 }, { "4096", 4096 }, { "512K", 512 * 1024 }, { "8M", 8 << 20 }, { "8mb", 8 << 20 },
+                { "1G", UINT64_C(1) << 30 }, { "3KiB", 0 },
+        };
+        _cleanup_(config_freep) QuiltConfig *c = NULL;
+        uint64_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                int r = parse_size_bytes(sizes[i].s, &v);
+
+                if (sizes[i].bytes == 0 && !streq(sizes[i].s, "0"))
+                        is_int(r, -EINVAL, sizes[i].s);
+                else {
+                        is_int(r, 0, sizes[i].s);
+                        ok(v == sizes[i].bytes, sizes[i].s);
+                }
+        }
+        is_int(parse_size_bytes("", &v), -EINVAL, "empty size");
+        is_int(parse_size_bytes("-1", &v), -EINVAL, "negative size");
+        is_int(parse_size_bytes("99999999999999999999", &v), -ERANGE, "size overflow");
+        is_int(parse_size_bytes("17179869184G", &v), -ERANGE, "size overflow with unit");
+
+        is_int(config_new(&c), 0, "config_new");
+        is_int(c->log_driver, QUILT_LOG_DRIVER_AUTO, "default Logs.Driver=auto");
+        ok(c->log_max_file_size == 8 << 20, "default Logs.MaxFileSize=8M");
+        c = config_free(c);
+
+        is_int(load("[Logs]\nDriver=file\nMaxFileSize=64K\n", &c, NULL, NULL), 0, "[Logs] loads");
+        if (c) {
+                is_int(c->log_driver, QUILT_LOG_DRIVER_FILE, "Driver=file");
+                ok(c->log_max_file_size == 64 * 1024, "MaxFileSize=64K");
+        }
+        c = config_free(c);
+        is_int(load("[Logs]\nDriver=journal\nMaxFileSize=0\n", &c, NULL, NULL), 0, "Driver=journal loads");
+        if (c) {
+                is_int(c->log_driver, QUILT_LOG_DRIVER_JOURNAL, "Driver=journal");
+                ok(c->log_max_file_size == 0, "MaxFileSize=0 turns rotation off");
+        }
+        c = config_free(c);
+
+        check_error("[Logs]\nDriver=syslog\n", 2, "Driver: invalid log driver 'syslog'", "unknown log driver");
+        check_error("[Logs]\nMaxFileSize=lots\n", 2, "MaxFileSize: invalid size 'lots'", "bad size");
+        check_error("[Logs]\nMaxFileSize=100\n", 2, "MaxFileSize: size '100' is below the minimum",
+                    "size below the minimum");
+        is_str(quilt_log_driver_to_string(QUILT_LOG_DRIVER_JOURNAL), "journal", "log driver to string");
+        is_int(quilt_log_driver_from_string("File"), _QUILT_LOG_DRIVER_INVALID, "log driver names are case-sensitive");
+}
+
 static void test_network_subnet(void) {
         _cleanup_(config_freep) QuiltConfig *c = NULL;
         _cleanup_free_ char *error = NULL;
@@ -783,6 +838,7 @@ int main(void) {
         test_missing_files();
         test_tokens();
         test_verify();
+        test_logs();
         test_network_subnet();
         test_ip_util();
         return tap_finish();

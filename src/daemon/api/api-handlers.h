@@ -10,7 +10,9 @@ int api_get_system_info(Manager *m, ApiCall *call);
 
 int api_create_container(Manager *m, ApiCall *call);
 int api_get_container_status(Manager *m, ApiCall *call);
+/* handler-container-logs.c */
 int api_get_container_logs(Manager *m, ApiCall *call);
+int api_stream_container_logs(Manager *m, ApiCall *call);
 int api_stop_container(Manager *m, ApiCall *call);
 int api_remove_container(Manager *m, ApiCall *call);
 int api_start_container(Manager *m, ApiCall *call);

@@ -55,7 +55,9 @@
 /* One table: each route names the RPC it calls. ":field" path segments fill the request
  * field of that name; "query" maps URL parameters onto request fields (a repeated field
  * takes a comma-separated list); "defaults" are request fields set unless the body sets
- * them. Nothing else happens in the transport. */
+ * them; "follow_rpc" is the server-streaming RPC that "?follow=1" switches to (GET
+ * /containers/:id/logs?follow=1 streams the log as NDJSON). Nothing else happens in the
+ * transport. */
 typedef struct RouteQuery {
         const char *parameter;
         const char *field;
@@ -65,11 +67,12 @@ typedef struct Route {
         const char *method;
         const char *pattern;
         const char *rpc;
-        RouteQuery query[5];
+        RouteQuery query[6];
         const char *defaults; /* JSON object */
         /* Reshapes a body that older clients send in a shape the message cannot hold; -EINVAL
          * with a message for the client. */
         int (*compat)(json_t *body, char **ret_error);
+        const char *follow_rpc; /* with "?follow=1" (or true): this server-streaming RPC instead */
 } Route;
 
 static int exec_body_compat(json_t *body, char **ret_error);
@@ -91,7 +94,9 @@ static const Route routes[] = {
         { "POST", "/containers/:container_id/wait", "WaitContainer" },
         { "POST", "/containers/:container_id/exec", "ExecContainer", {}, "{\"capture_output\": true}", exec_body_compat },
         { "POST", "/containers/:container_id/exec/stream", "ExecContainerStream", {}, NULL, exec_body_compat },
-        { "GET", "/containers/:container_id/logs", "GetContainerLogs" },
+        { "GET", "/containers/:container_id/logs", "GetContainerLogs",
+          { { "tail", "tail" }, { "since", "since_usec" }, { "until", "until_usec" }, { "stream", "streams" },
+            { "follow", "follow" } }, NULL, NULL, "StreamContainerLogs" },
         { "GET", "/containers/:container_id/files", "ReadFile",
           { { "path", "path" }, { "offset", "offset" }, { "length", "length" } } },
         { "PUT", "/containers/:container_id/files", "WriteFile", { { "path", "path" } } },
@@ -632,6 +637,14 @@ static int http_request_begin(HttpRequest *req, const char *url, const char *met
                         req->route = &routes[i];
                         req->match = match;
                         req->method = api_service_find_method(req->listener->http->service, routes[i].rpc);
+                        if (routes[i].follow_rpc) {
+                                const char *follow = MHD_lookup_connection_value(req->connection,
+                                                                                 MHD_GET_ARGUMENT_KIND, "follow");
+
+                                if (follow && (streq(follow, "1") || streq(follow, "true") || streq(follow, "")))
+                                        req->method = api_service_find_method(req->listener->http->service,
+                                                                              routes[i].follow_rpc);
+                        }
                         break;
                 }
 
@@ -1422,10 +1435,14 @@ int api_http_new(Manager *m, const ApiService *service, ApiHttp **ret) {
 
         /* A route naming an RPC that quilt.proto does not have is a programming error; find
          * it at start-up rather than on the first request. */
-        for (size_t i = 0; use_routes && i < ELEMENTSOF(routes); i++)
+        for (size_t i = 0; use_routes && i < ELEMENTSOF(routes); i++) {
                 if (!api_service_find_method(service, routes[i].rpc))
                         return log_error_errno(EINVAL, "HTTP route %s %s names unknown RPC %s.",
                                                routes[i].method, routes[i].pattern, routes[i].rpc);
+                if (routes[i].follow_rpc && !api_service_find_method(service, routes[i].follow_rpc))
+                        return log_error_errno(EINVAL, "HTTP route %s %s names unknown RPC %s.",
+                                               routes[i].method, routes[i].pattern, routes[i].follow_rpc);
+        }
 
         h = calloc(1, sizeof(ApiHttp));
         if (!h)

@@ -43,6 +43,8 @@ static const ApiHandlerEntry handlers[] = {
         { "ComprehensiveNetworkCleanup", api_comprehensive_network_cleanup },
         /* DNS */
         { "ListDnsEntries", api_list_dns_entries },
+        /* Logs */
+        { "StreamContainerLogs", api_stream_container_logs },
 };
 
 const ApiService *api_quilt_service(void) {

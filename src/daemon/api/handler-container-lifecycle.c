@@ -9,6 +9,7 @@
 #include "api-handlers.h"
 #include "handler-container-util.h"
 #include "manager.h"
+#include "network.h"
 #include "runtime.h"
 #include "signal-util.h"
 #include "store.h"
@@ -67,6 +68,12 @@ int api_start_container(Manager *m, ApiCall *call) {
                                      c.name, container_state_to_string(c.state));
 
         r = runtime_start(m->runtime, c.id, on_done, call);
+        if (r == -ENOSPC) {
+                _cleanup_free_ char *msg = network_pool_exhausted_message(m->network);
+
+                return api_call_fail(call, QUILT_STATUS_RESOURCE_EXHAUSTED, "failed to start container '%s': %s",
+                                     c.name, msg ?: "the container network's address pool is exhausted");
+        }
         if (r < 0)
                 return api_call_fail_errno(call, r, "failed to start container '%s': %m", c.name);
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* GetContainerStatus, GetContainerByName, ListContainers, GetContainerLogs: reads of the
- * database (and of the cgroup and log file of a container), never changes. */
+/* GetContainerStatus, GetContainerByName, ListContainers: reads of the database (and of
+ * the cgroup of a container), never changes. GetContainerLogs is in handler-container-logs.c. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,7 +9,6 @@
 
 #include "api-handlers.h"
 #include "cgroup-backend.h"
-#include "fs-util.h"
 #include "handler-container-util.h"
 #include "manager.h"
 #include "runtime.h"
@@ -142,75 +141,6 @@ int api_list_containers(Manager *m, ApiCall *call) {
                 reply->containers[reply->n_containers++] = info;
         }
         container_record_array_free(records, n);
-
-        api_call_reply(call, TAKE_PTR(owned));
-        return 0;
-}
-
-/* container.log lines are "<usec> <stdout|stderr> <text>"; the rotated file comes first. */
-static int append_log_file(const char *path, Quilt__GetContainerLogsResponse *reply) {
-        _cleanup_free_ char *text = NULL;
-        char *line, *save = NULL;
-        int r;
-
-        r = read_full_file(path, &text, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                Quilt__LogEntry *entry, **entries;
-                uint64_t usec;
-                int offset = 0;
-                char stream[8];
-
-                if (sscanf(line, "%" SCNu64 " %7s %n", &usec, stream, &offset) < 2 || offset == 0)
-                        continue;
-
-                entries = realloc(reply->logs, (reply->n_logs + 1) * sizeof *entries);
-                if (!entries)
-                        return -ENOMEM;
-                reply->logs = entries;
-                entry = new0(Quilt__LogEntry, 1);
-                if (!entry)
-                        return -ENOMEM;
-                quilt__log_entry__init(entry);
-                entry->timestamp = usec / USEC_PER_MSEC;
-                entry->message = strdup(line + offset);
-                reply->logs[reply->n_logs++] = entry;
-                if (!entry->message)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-int api_get_container_logs(Manager *m, ApiCall *call) {
-        const Quilt__GetContainerLogsRequest *req = (const Quilt__GetContainerLogsRequest *) call->request;
-        _cleanup_(container_record_done) ContainerRecord c = {};
-        _cleanup_proto_ ProtobufCMessage *owned = NULL;
-        _cleanup_free_ char *state_dir = NULL, *path = NULL, *rotated = NULL;
-        Quilt__GetContainerLogsResponse *reply;
-        int r;
-
-        if (container_lookup(call, req->container_id, req->container_name, &c) < 0)
-                return 0;
-
-        reply = new0(Quilt__GetContainerLogsResponse, 1);
-        if (!reply)
-                return api_call_fail_errno(call, -ENOMEM, "out of memory");
-        quilt__get_container_logs_response__init(reply);
-        owned = &reply->base;
-
-        if (!(reply->container_id = strdup(c.id)) || runtime_state_dir(m->runtime, c.id, &state_dir) < 0 ||
-            asprintf(&path, "%s/container.log", state_dir) < 0 || asprintf(&rotated, "%s.1", path) < 0)
-                return api_call_fail_errno(call, -ENOMEM, "out of memory");
-
-        r = append_log_file(rotated, reply);
-        if (r >= 0)
-                r = append_log_file(path, reply);
-        if (r < 0)
-                return api_call_fail_errno(call, r, "failed to read the log of container '%s': %m", c.name);
 
         api_call_reply(call, TAKE_PTR(owned));
         return 0;

@@ -158,7 +158,8 @@ Quilt__ContainerInfo *container_info_from_record(Manager *m, const ContainerReco
             !(info->network = strdup_or_empty(container_network_to_string(c->network))) ||
             !(info->image = strdup_or_empty(c->image)) ||
             !(info->working_directory = strdup_or_empty(c->working_directory)) ||
-            !(info->user = strdup_or_empty(c->user)) || !(info->error_message = strdup_or_empty(c->error_message)))
+            !(info->user = strdup_or_empty(c->user)) || !(info->error_message = strdup_or_empty(c->error_message)) ||
+            !(info->log_driver = strdup_or_empty(container_log_driver_to_string(c->log_driver))))
                 return NULL;
 
         if (!(info->command = strv_copy(c->command)) || !(info->host_namespaces = strv_copy(c->host_namespaces)))

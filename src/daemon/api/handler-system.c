@@ -161,6 +161,7 @@ int api_get_system_info(Manager *m, ApiCall *call) {
 
         snprintf(buf, sizeof buf, "%d", cgroup_layout_version(m->host.cgroup_layout));
         r |= feature_put(reply, "backend", quilt_backend_to_string(m->host.backend));
+        r |= feature_put(reply, "log_driver", container_log_driver_to_string(m->host.log_driver));
         r |= feature_put(reply, "cgroup_version", buf);
         r |= feature_put(reply, "cgroup_layout", cgroup_layout_to_string(m->host.cgroup_layout));
         r |= feature_put(reply, "systemd", m->host.systemd_booted ? "yes" : "no");

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -54,6 +55,34 @@ int host_detect(QuiltBackend requested, HostInfo *ret) {
                 log_warning("No cgroup hierarchy found on /sys/fs/cgroup; containers cannot be limited.");
 
         *ret = h;
+        return 0;
+}
+
+/* Where sd_journal_sendv() sends entries. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+static bool journald_reachable(void) {
+        struct stat st;
+
+        return stat(JOURNAL_SOCKET, &st) >= 0 && S_ISSOCK(st.st_mode);
+}
+
+int host_detect_log_driver(HostInfo *h, QuiltLogDriver requested) {
+        switch (requested) {
+        case QUILT_LOG_DRIVER_JOURNAL:
+                if (!journald_reachable())
+                        return log_error_errno(EOPNOTSUPP,
+                                               "Logs.Driver=journal, but journald is not running here (no %s); "
+                                               "use Driver=file or auto.", JOURNAL_SOCKET);
+                h->log_driver = CONTAINER_LOG_JOURNAL;
+                break;
+        case QUILT_LOG_DRIVER_FILE:
+                h->log_driver = CONTAINER_LOG_FILE;
+                break;
+        default:
+                h->log_driver = h->backend == QUILT_BACKEND_SYSTEMD && journald_reachable() ? CONTAINER_LOG_JOURNAL
+                                                                                            : CONTAINER_LOG_FILE;
+        }
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "container-spec.h"
 
 typedef enum CgroupLayout {
         CGROUP_LAYOUT_UNKNOWN,
@@ -19,9 +20,14 @@ typedef struct HostInfo {
         bool systemd_booted;
         QuiltBackend backend; /* resolved: never AUTO */
         CgroupLayout cgroup_layout;
+        ContainerLogDriver log_driver; /* resolved by host_detect_log_driver() */
 } HostInfo;
 
 int host_detect(QuiltBackend requested, HostInfo *ret);
+
+/* Resolves Logs.Driver=: auto is the journal on the systemd backend when journald's socket
+ * is there, the file otherwise; journal refuses a host without journald. */
+int host_detect_log_driver(HostInfo *h, QuiltLogDriver requested);
 
 const char *cgroup_layout_to_string(CgroupLayout l); /* "v1", "hybrid", "v2" */
 

@@ -509,8 +509,12 @@ static void job_done(NetJob *base) {
         _cleanup_(job_freep) Job *j = (Job *) base;
         Network *n = j->network;
 
-        if (base->cancelled)
+        if (base->cancelled) {
+                /* Whoever waits for a teardown holds things to release. */
+                if (j->kind == JOB_TEARDOWN && j->callback)
+                        j->callback(-ECANCELED, "quiltd is shutting down", j->id, j->userdata);
                 return;
+        }
 
         switch (j->kind) {
         case JOB_SETUP:
@@ -519,6 +523,8 @@ static void job_done(NetJob *base) {
         case JOB_TEARDOWN:
         case JOB_ENSURE:
         case JOB_FLUSH:
+                if (j->kind == JOB_TEARDOWN && j->callback)
+                        j->callback(j->error, j->message, j->id, j->userdata);
                 if (j->error < 0)
                         log_warning("Container network: failed to %s: %s",
                                     j->kind == JOB_TEARDOWN ? "clean up" :
@@ -711,17 +717,21 @@ int network_setup_container(Network *n, const char *id, const char *name, pid_t 
         return 0;
 }
 
-static int submit_teardown(Network *n, const char *id, bool flush) {
+static int submit_teardown(Network *n, const char *id, bool flush, NetworkCallback callback, void *userdata) {
         Job *j = job_new(n, JOB_TEARDOWN);
 
-        if (!j)
+        if (!j || !(j->id = strdup(id))) {
+                job_free(j);
                 return -ENOMEM;
+        }
         network_veth_name(id, j->veth);
         j->flush = flush;
+        j->callback = callback;
+        j->userdata = userdata;
         return job_submit(n, j);
 }
 
-void network_teardown_container(Network *n, const char *id) {
+int network_teardown_container(Network *n, const char *id, NetworkCallback callback, void *userdata) {
         NetEntry *e = entry_find(n, id);
         bool had_network = e;
         int r;
@@ -734,7 +744,7 @@ void network_teardown_container(Network *n, const char *id) {
                 had_network = store_network_get(n->manager->store, id, &a) >= 0 && a.setup_completed;
         }
         if (!had_network)
-                return;
+                return 0;
 
         if (e)
                 entry_remove(n, e);
@@ -745,9 +755,12 @@ void network_teardown_container(Network *n, const char *id) {
 
         if (n->reconciling)
                 n->saw_stale = true;
-        r = submit_teardown(n, id, n->n_entries == 0 && !n->reconciling);
-        if (r < 0)
+        r = submit_teardown(n, id, n->n_entries == 0 && !n->reconciling, callback, userdata);
+        if (r < 0) {
                 log_warning_errno(r, "Failed to clean up the network of container %s: %m", id);
+                return 0;
+        }
+        return 1;
 }
 
 void network_begin_reconcile(Network *n) {

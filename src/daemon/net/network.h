@@ -73,9 +73,12 @@ int network_fill_spec(Network *n, const ContainerRecord *c, ContainerSpec *spec)
 int network_setup_container(Network *n, const char *id, const char *name, pid_t init_pid, int init_pidfd,
                             NetworkCallback callback, void *userdata);
 
-/* The container does not run any more (or never got its network): its veth goes, and with
- * the last container the firewall rules. Safe to call for any container. */
-void network_teardown_container(Network *n, const char *id);
+/* The container does not run any more (or never got its network): its veth goes, its DNS
+ * name at once, and with the last container the firewall rules. Safe to call for any
+ * container. Returns 1 when there is work for the worker, and then calls callback (if not
+ * NULL) once it is done (with -ECANCELED if quiltd shuts down first); 0 when there was
+ * nothing to tear down, and callback is not called. */
+int network_teardown_container(Network *n, const char *id, NetworkCallback callback, void *userdata);
 
 /* Start-up: between begin and end, adopt every running container that uses the network;
  * end then restores the bridge and the rules for them, or removes stale rules when there

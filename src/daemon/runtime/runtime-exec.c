@@ -59,6 +59,10 @@ struct ExecSession {
         bool draining[_EXEC_STREAM_MAX]; /* after the exit: reading what is left */
         size_t drain_left[_EXEC_STREAM_MAX];
         bool paused;
+        /* Output is read only once the helper has said whether the command started: a fast
+         * command's first bytes can arrive before "started", and clients rely on seeing the
+         * start before any output. */
+        bool announced;
 
         int stdin_fd; /* pipe, or a second fd of the pty master once it arrived */
         sd_event_source *stdin_source;
@@ -213,10 +217,29 @@ static void session_check_finished(ExecSession *s) {
                 session_finish(s);
 }
 
+static void session_update_output_sources(ExecSession *s) {
+        for (ExecStream i = 0; i < _EXEC_STREAM_MAX; i++)
+                if (s->output_source[i])
+                        (void) sd_event_source_set_enabled(s->output_source[i],
+                                                           !s->paused && s->announced ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static void session_announced(ExecSession *s) {
+        if (s->announced)
+                return;
+        s->announced = true;
+        session_update_output_sources(s);
+}
+
 static int on_output(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         ExecSession *s = userdata;
         _session_ref_(s);
         ExecStream i = fd == s->output_fd[EXEC_STREAM_STDOUT] ? EXEC_STREAM_STDOUT : EXEC_STREAM_STDERR;
+
+        if (!s->announced) {
+                (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);
+                return 0;
+        }
 
         if (!session_read(s, i) || (s->draining[i] && !s->tty && s->drain_left[i] == 0)) {
                 session_close_output(s, i);
@@ -233,7 +256,7 @@ static int session_watch_output(ExecSession *s, ExecStream i) {
                 return r;
         (void) sd_event_source_set_description(s->output_source[i], i == EXEC_STREAM_STDOUT ? "exec-stdout"
                                                                                              : "exec-stderr");
-        if (s->paused)
+        if (s->paused || !s->announced)
                 (void) sd_event_source_set_enabled(s->output_source[i], SD_EVENT_OFF);
         return 0;
 }
@@ -242,9 +265,7 @@ void exec_session_pause_output(ExecSession *s, bool paused) {
         if (!s || s->paused == paused)
                 return;
         s->paused = paused;
-        for (ExecStream i = 0; i < _EXEC_STREAM_MAX; i++)
-                if (s->output_source[i])
-                        (void) sd_event_source_set_enabled(s->output_source[i], paused ? SD_EVENT_OFF : SD_EVENT_ON);
+        session_update_output_sources(s);
 }
 
 static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -461,6 +482,7 @@ static void session_handle_message(ExecSession *s, const char *msg, int fd) {
 
                 s->result.started = true;
                 s->result.pid = (pid_t) n;
+                session_announced(s);
                 (void) snprintf(pid, sizeof pid, "%i", n);
                 (void) manager_event_emit(s->runtime->manager, EVENT_EXEC_STARTED, s->container_id,
                                           s->container_name,
@@ -475,15 +497,18 @@ static void session_handle_message(ExecSession *s, const char *msg, int fd) {
                 }
         } else if ((v = startswith(msg, EXEC_MSG_FAILED)) && sscanf(v, "%i %n", &n, &k) == 1) {
                 session_set_error(s, n, v + k);
+                session_announced(s);
                 session_start_drain(s);
         } else if ((v = startswith(msg, EXEC_MSG_EXIT)) && sscanf(v, "%i", &n) == 1) {
                 s->exited = true;
                 s->result.exit_code = n;
+                session_announced(s);
                 session_start_drain(s);
         } else if ((v = startswith(msg, EXEC_MSG_SIGNAL)) && sscanf(v, "%i", &n) == 1) {
                 s->exited = true;
                 s->result.exit_signal = n;
                 s->result.exit_code = 128 + n;
+                session_announced(s);
                 session_start_drain(s);
         } else
                 log_warning("Unexpected message from the exec helper: %s", msg);
@@ -493,6 +518,7 @@ static void session_helper_gone(ExecSession *s) {
         if (s->exited)
                 return;
         session_set_error(s, EXEC_EXIT_SETUP_FAILED, "the exec helper ended unexpectedly");
+        session_announced(s);
         session_start_drain(s);
 }
 

@@ -69,9 +69,9 @@ Container *runtime_find(Runtime *r, const char *id);
 
 /* runtime-spawn.c: writes config.json and spawns quilt-monitor for record. The monitor
  * waits on *ret_control_fd for "go" and reports on *ret_report_fd (both O_CLOEXEC, the
- * report end non-blocking). */
-int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
-                          int *ret_report_fd);
+ * report end non-blocking). first_run: the container was just created (its log says so). */
+int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, bool first_run, pid_t *ret_pid,
+                          int *ret_control_fd, int *ret_report_fd);
 
 /* runtime-spawn.c: posix_spawn()s path with a clean environment, in a session of its own,
  * with exactly the fds given: fds[i] becomes fd i (-EBADF: /dev/null for 0-2, closed

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup-backend.h"
+#include "container-log.h"
 #include "container-spec.h"
 #include "fs-util.h"
 #include "log.h"
@@ -27,8 +28,6 @@
 #include "volume-store.h"
 #include "runtime-internal.h"
 
-/* The output log is rotated beyond this (one old file kept). */
-#define CONTAINER_LOG_MAX_BYTES (8U * 1024U * 1024U)
 /* Open files in the container: what most distributions give a login session. */
 #define CONTAINER_NOFILE 1024U
 
@@ -113,8 +112,8 @@ static int build_mounts(Runtime *r, const char *id, ContainerSpec *spec) {
         return 0;
 }
 
-static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir, const char *state_dir,
-                      ContainerSpec **ret) {
+static int build_spec(Runtime *r, const ContainerRecord *c, bool first_run, const char *run_dir,
+                      const char *state_dir, ContainerSpec **ret) {
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
         int k;
 
@@ -133,8 +132,9 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
 
         spec->no_new_privileges = true;
         spec->seccomp = true;
-        spec->log_driver = CONTAINER_LOG_FILE;
-        spec->log_max_bytes = CONTAINER_LOG_MAX_BYTES;
+        spec->log_driver = c->log_driver;
+        spec->log_max_bytes = r->manager->config->log_max_file_size;
+        spec->log_created = first_run;
 
         spec->rlimits = calloc(1, sizeof(ContainerRlimit));
         if (!spec->rlimits)
@@ -152,7 +152,7 @@ static int build_spec(Runtime *r, const ContainerRecord *c, const char *run_dir,
         if (asprintf(&spec->rootfs_upper, "%s/upper", state_dir) < 0 ||
             asprintf(&spec->rootfs_work, "%s/work", state_dir) < 0 ||
             asprintf(&spec->rootfs_target, "%s/rootfs", state_dir) < 0 ||
-            asprintf(&spec->log_path, "%s/container.log", state_dir) < 0)
+            asprintf(&spec->log_path, "%s/" CONTAINER_LOG_FILE_NAME, state_dir) < 0)
                 return -ENOMEM;
 
         k = cgroup_backend_leaf_name(r->manager->cgroups, c->id, &spec->cgroup_leaf);
@@ -274,8 +274,8 @@ close_copies:
         return r;
 }
 
-int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_pid, int *ret_control_fd,
-                          int *ret_report_fd) {
+int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, bool first_run, pid_t *ret_pid,
+                          int *ret_control_fd, int *ret_report_fd) {
         _cleanup_free_ char *run_dir = NULL, *state_dir = NULL, *config_path = NULL, *exit_path = NULL,
                             *log_path = NULL;
         _cleanup_(container_spec_freep) ContainerSpec *spec = NULL;
@@ -294,7 +294,7 @@ int runtime_spawn_monitor(Runtime *r, const ContainerRecord *record, pid_t *ret_
         if (k < 0)
                 return log_error_errno(k, "Failed to create the directories of container %s: %m", record->id);
 
-        k = build_spec(r, record, run_dir, state_dir, &spec);
+        k = build_spec(r, record, first_run, run_dir, state_dir, &spec);
         if (k < 0)
                 return log_error_errno(k, "Failed to build the configuration of container %s: %m", record->id);
         k = container_spec_save(spec, config_path);

@@ -452,7 +452,6 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
 
         container_read_exit(r, id, state_before, failure, &state, &e, &error);
         (void) container_cleanup_cgroup(r, id);
-        network_teardown_container(r->manager->network, id);
 
         if (state == CONTAINER_EXITED)
                 log_info("Container %s exited: %s %d%s.", name, e.exit_signal ? "signal" : "status",
@@ -516,29 +515,67 @@ static bool runtime_record_exit(Runtime *r, const char *id, const char *name, Co
         return false;
 }
 
+/* Who waits for a container that has ended, until its network is gone too. */
+typedef struct Finished {
+        Waiter *start_waiters;
+        Waiter *exit_waiters;
+        char *failure;
+        bool never_ran;
+} Finished;
+
+static void finished_notify(Finished *f) {
+        /* Start waiters learn why it never ran; exit waiters that it is over. */
+        waiters_notify(&f->start_waiters, f->never_ran ? -EIO : 0, f->failure);
+        waiters_notify(&f->exit_waiters, 0, NULL);
+        free(f->failure);
+        free(f);
+}
+
+static void container_on_network_torn_down(int error, const char *message, const char *id, void *userdata) {
+        if (error < 0 && error != -ECANCELED)
+                log_warning("Container %s: its network was not cleaned up completely: %s", id,
+                            message ?: strerror(-error));
+        finished_notify(userdata);
+}
+
 static void container_finish(Container *c) {
         Runtime *r = c->runtime;
         bool never_ran = c->state != CONTAINER_RUNNING;
         bool remove = c->remove_on_exit || (never_ran && c->remove_on_failure);
-        _cleanup_free_ char *failure = NULL;
-        Waiter *start_waiters, *exit_waiters;
+        bool deferred;
+        Finished *f;
 
         if (never_ran && !c->failure)
                 container_set_failure(c, "the container's monitor ended before the container started");
+
+        f = new0(Finished, 1);
+        if (!f) {
+                log_oom();
+                (void) network_teardown_container(r->manager->network, c->id, NULL, NULL);
+                (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
+                                           c->stop_requested);
+                container_free(c); /* answers the waiters itself */
+                return;
+        }
+        f->never_ran = never_ran;
+
+        /* Its veth and rules go first (before the row may go), and the waiters hear of the
+         * end only once the network worker has removed them: a removed container leaves
+         * nothing behind by the time rm answers. */
+        deferred = network_teardown_container(r->manager->network, c->id, container_on_network_torn_down, f) > 0;
 
         (void) runtime_record_exit(r, c->id, c->name, c->state, never_ran ? c->failure : NULL, remove,
                                    c->stop_requested);
 
         /* The container is gone before anyone hears of it, so that a callback that acts on
          * the same id finds it stopped, not live. */
-        failure = TAKE_PTR(c->failure);
-        start_waiters = TAKE_PTR(c->start_waiters);
-        exit_waiters = TAKE_PTR(c->exit_waiters);
+        f->failure = TAKE_PTR(c->failure);
+        f->start_waiters = TAKE_PTR(c->start_waiters);
+        f->exit_waiters = TAKE_PTR(c->exit_waiters);
         container_free(c);
 
-        /* Start waiters learn why it never ran; exit waiters that it is over. */
-        waiters_notify(&start_waiters, never_ran ? -EIO : 0, failure);
-        waiters_notify(&exit_waiters, 0, NULL);
+        if (!deferred)
+                finished_notify(f);
 }
 
 /* ---- starting ---------------------------------------------------------------------- */
@@ -564,7 +601,7 @@ static void container_on_attached(int error, const char *message, void *userdata
                 c->control_fd = safe_close(c->control_fd);
 }
 
-static int container_launch(Runtime *r, const ContainerRecord *record, bool remove_on_failure,
+static int container_launch(Runtime *r, const ContainerRecord *record, bool first_run, bool remove_on_failure,
                             RuntimeCallback callback, void *userdata) {
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_free_ char *description = NULL;
@@ -581,7 +618,7 @@ static int container_launch(Runtime *r, const ContainerRecord *record, bool remo
         c->remove_on_exit = record->ephemeral;
         c->wait_network = record->network == CONTAINER_NETWORK_QUILT;
 
-        k = runtime_spawn_monitor(r, record, &c->monitor_pid, &c->control_fd, &c->report_fd);
+        k = runtime_spawn_monitor(r, record, first_run, &c->monitor_pid, &c->control_fd, &c->report_fd);
         if (k < 0)
                 return k;
         c->monitor_pidfd = pidfd_open_pid(c->monitor_pid);
@@ -706,15 +743,20 @@ int runtime_create(Runtime *r, const ContainerRecord *record, const ContainerMou
                    bool remove_on_failure, RuntimeCallback callback, void *userdata) {
         /* The event borrows these until it is delivered. */
         char *attributes[] = { "image", record->image, NULL };
+        ContainerRecord c = *record; /* shallow: only the log driver differs */
         StoredEvent created;
         int k;
 
-        k = runtime_insert(r, record, mounts, n_mounts, attributes, &created);
+        /* The container keeps the log driver it was created with, so that its output is
+         * read back from where it went even if the configuration changes. */
+        c.log_driver = r->manager->host.log_driver;
+
+        k = runtime_insert(r, &c, mounts, n_mounts, attributes, &created);
         if (k < 0)
                 return k;
         manager_event_deliver(r->manager, &created);
 
-        k = container_launch(r, record, remove_on_failure, callback, userdata);
+        k = container_launch(r, &c, /* first_run= */ true, remove_on_failure, callback, userdata);
         if (k < 0 && !runtime_is_live(r, record->id))
                 (void) runtime_remove_now(r, record->id);
         return k;
@@ -736,7 +778,16 @@ int runtime_start(Runtime *r, const char *id, RuntimeCallback callback, void *us
                 return k;
         record.state = CONTAINER_PENDING;
 
-        return container_launch(r, &record, false, callback, userdata);
+        k = container_launch(r, &record, /* first_run= */ false, false, callback, userdata);
+        if (k < 0 && !runtime_is_live(r, id)) {
+                /* No monitor was spawned (say, no address left in the pool): the row must
+                 * not stay pending with nothing behind it. */
+                int q = store_container_set_exited(r->manager->store, id, CONTAINER_FAILED, 125,
+                                                   0, false, strerror(-k), now_usec(CLOCK_REALTIME));
+                if (q < 0)
+                        log_warning_errno(q, "Failed to record that container %s did not start: %m", record.name);
+        }
+        return k;
 }
 
 /* ---- stopping ---------------------------------------------------------------------- */
@@ -926,6 +977,7 @@ int runtime_reconcile(Runtime *r) {
                 if (k != -ESRCH)
                         log_warning_errno(k, "Failed to adopt container %s, recording it as ended: %m", c->name);
 
+                (void) network_teardown_container(r->manager->network, c->id, NULL, NULL);
                 (void) runtime_record_exit(r, c->id, c->name, c->state,
                                            c->state == CONTAINER_PENDING
                                                    ? "quiltd restarted while the container was being created"

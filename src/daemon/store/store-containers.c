@@ -86,23 +86,24 @@ int store_container_insert(Store *s, const ContainerRecord *c) {
                 s,
                 "INSERT INTO containers (id, name, image, image_rootfs, command, environment, labels,\n"
                 "        working_directory, user, namespaces, state, memory_limit_bytes, cpu_quota_percent,\n"
-                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at, network)\n"
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                "tttttttttttidibbtit", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
+                "        pids_limit, async_mode, ephemeral, rootfs_path, created_at, network, log_driver)\n"
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                "tttttttttttidibbtitt", c->id, c->name, c->image, c->image_rootfs, command, env, labels,
                 c->working_directory, c->user, ns, container_state_to_string(c->state),
                 (int64_t) c->memory_limit_bytes, c->cpu_quota_percent, (int64_t) c->pids_limit, c->async_mode,
-                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec, container_network_to_string(c->network));
+                c->ephemeral, c->rootfs_path, (int64_t) c->created_usec, container_network_to_string(c->network),
+                container_log_driver_to_string(c->log_driver) ?: "file");
 }
 
 #define CONTAINER_COLUMNS                                                                          \
         "id, name, image, image_rootfs, command, environment, labels, working_directory, user, "  \
         "namespaces, state, exit_code, exit_signal, oom_killed, error_message, pid, monitor_pid, " \
         "monitor_start_time, memory_limit_bytes, cpu_quota_percent, pids_limit, async_mode, "      \
-        "ephemeral, rootfs_path, created_at, started_at, exited_at, network"
+        "ephemeral, rootfs_path, created_at, started_at, exited_at, network, log_driver"
 
 static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
         _cleanup_(container_record_done) ContainerRecord c = {};
-        _cleanup_free_ char *state = NULL, *network = NULL;
+        _cleanup_free_ char *state = NULL, *network = NULL, *log_driver = NULL;
         int r;
 
         if ((r = store_column_strdup(stmt, 0, &c.id)) < 0 || (r = store_column_strdup(stmt, 1, &c.name)) < 0 ||
@@ -117,8 +118,13 @@ static int read_record(sqlite3_stmt *stmt, ContainerRecord *ret) {
             (r = store_column_strdup(stmt, 10, &state)) < 0 ||
             (r = store_column_strdup(stmt, 14, &c.error_message)) < 0 ||
             (r = store_column_strdup(stmt, 23, &c.rootfs_path)) < 0 ||
-            (r = store_column_strdup(stmt, 27, &network)) < 0)
+            (r = store_column_strdup(stmt, 27, &network)) < 0 ||
+            (r = store_column_strdup(stmt, 28, &log_driver)) < 0)
                 return r;
+
+        c.log_driver = log_driver ? container_log_driver_from_string(log_driver) : CONTAINER_LOG_FILE;
+        if (c.log_driver < 0)
+                return -EBADMSG;
 
         c.state = container_state_from_string(state);
         if (c.state < 0)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "container-spec.h"
 #include "macro.h"
 
 typedef struct Store Store;
@@ -71,6 +72,8 @@ typedef struct ContainerRecord {
         uint64_t created_usec;
         uint64_t started_usec;
         uint64_t exited_usec;
+
+        ContainerLogDriver log_driver; /* where its output goes; fixed at create */
 } ContainerRecord;
 
 void container_record_done(ContainerRecord *c);

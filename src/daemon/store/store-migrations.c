@@ -147,6 +147,12 @@ static const char *const migrations[] = {
         "        UNIQUE (container_id, target)\n"
         ");\n"
         "CREATE INDEX container_mounts_volume ON container_mounts (source) WHERE type = 'volume';\n",
+
+        /* logs: the log driver a container was created with ('file' or 'journal'), so that
+         * its output is read back from where it went even after Logs.Driver= changed.
+         * NULL (containers from before) is 'file'. */
+        "ALTER TABLE containers ADD COLUMN log_driver TEXT\n"
+        "        CHECK (log_driver IS NULL OR log_driver IN ('file', 'journal'));\n",
 };
 
 int store_schema_version_latest(void) {

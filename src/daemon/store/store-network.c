@@ -151,9 +151,18 @@ int store_network_ensure(Store *s, const char *container_id, const NetworkPool *
         tx = s;
 
         r = store_network_get(s, container_id, &a);
-        if (r >= 0 && a.address >= pool->first && a.address <= pool->last && streq(a.veth_host, veth_host)) {
+        if (r >= 0 && a.address >= pool->first && a.address <= pool->last) {
+                if (!streq(a.veth_host, veth_host)) {
+                        r = store_exec_bind(s, "UPDATE network_allocations SET veth_host = ?2 WHERE container_id = ?1",
+                                            "tt", container_id, veth_host);
+                        if (r < 0)
+                                return r;
+                        r = store_commit(TAKE_PTR(tx));
+                        if (r < 0)
+                                return r;
+                }
                 *ret_address = a.address;
-                return 0; /* rolled back: nothing was written */
+                return 0; /* otherwise rolled back: nothing was written */
         }
         if (r < 0 && r != -ENOENT)
                 return r;

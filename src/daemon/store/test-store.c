@@ -265,6 +265,8 @@ static void test_counts_and_constraints(const char *path) {
                SQLITE_CONSTRAINT_CHECK, "labels must be JSON");
         is_int(raw_exec(path, "UPDATE containers SET oom_killed = 2 WHERE name = 'a'"),
                SQLITE_CONSTRAINT_CHECK, "oom_killed is a boolean");
+        is_int(raw_exec(path, "UPDATE containers SET log_driver = 'syslog' WHERE name = 'a'"),
+               SQLITE_CONSTRAINT_CHECK, "log_driver is 'file' or 'journal'");
         is_int(store_count_containers(s, &total, &running), 0, "count after refused inserts");
         is_int(total, 5, "refused inserts left nothing behind");
 
@@ -302,6 +304,28 @@ static void test_counts_and_constraints(const char *path) {
                 is_int(store_column_strdup(stmt, 1, &wd), 0, "store_column_strdup on NULL");
                 ok(!wd && store_column_is_null(stmt, 1), "NULL column gives NULL");
                 is_int(store_step(s, stmt), 0, "store_step at the end");
+        }
+
+        /* A record keeps its log driver; rows from before the column read as 'file'. */
+        {
+                _cleanup_(container_record_done) ContainerRecord got = {}, old = {};
+                ContainerRecord c = {
+                        .id = (char *) "00000000-0000-4000-8000-0000000000c0",
+                        .name = (char *) "logged",
+                        .image = (char *) "busybox",
+                        .state = CONTAINER_PENDING,
+                        .created_usec = 1,
+                        .log_driver = CONTAINER_LOG_JOURNAL,
+                };
+
+                is_int(store_container_insert(s, &c), 1, "insert with the journal log driver");
+                is_int(store_container_get(s, c.id, &got), 0, "get it back");
+                is_int(got.log_driver, CONTAINER_LOG_JOURNAL, "the log driver is kept");
+                is_int(store_exec_bind(s, "UPDATE containers SET log_driver = NULL WHERE id = ?1", "t", c.id), 1,
+                       "an old row without a log driver");
+                is_int(store_container_get(s, c.id, &old), 0, "get the old row");
+                is_int(old.log_driver, CONTAINER_LOG_FILE, "no log driver reads as the file");
+                is_int(store_container_delete(s, c.id), 0, "delete it again");
         }
 
         /* Transactions */
