@@ -14,13 +14,15 @@
 # Environment:   N_RPC=1000  M=50  N_CLI=200  WARMUP=5  QUILT_BUILD_DIR=<repo>/build
 #                SKIP_CRUN=1, SKIP_PODMAN=1 (leave them out)
 #
-# Host changes, undone by the EXIT trap: a private quiltd (everything in a mktemp dir) and
-# its containers; one crun container (id qlx<pid>), /run/crun if it did not exist; on
+# Host changes, undone by the EXIT trap: a network namespace for the run (bench/netns.sh); a
+# private quiltd (everything in a mktemp dir) and its containers; one crun container (id qlx<pid>), /run/crun if it did not exist; on
 # hybrid-cgroup hosts whose cgroup2 mount owns controllers (crun refuses those), the
 # controllers are mounted as v1 hierarchies around the crun series only; one podman
 # container (--rm, removed at the end).
 set -euo pipefail
 export LC_ALL=C
+# quiltd and its containers run in a network namespace of their own (bench/netns.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${QUILT_BUILD_DIR:-$REPO/build}

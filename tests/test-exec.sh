@@ -191,11 +191,12 @@ for i in $(seq 100); do [ "$(quilt exec box ps -o comm | grep -c sleep)" = 0 ] &
 tap_is "a cancelled exec is killed with everything it started" "$(quilt exec box ps -o comm | grep -c sleep)" 0
 
 # ---- events -------------------------------------------------------------------------
-EV=$(sqlite3 "$QT_DIR/state/quilt.db" "SELECT type || ' ' || json_extract(attributes, '$.command') || ' ' ||
-        ifnull(json_extract(attributes, '$.exit_code'), '-') FROM events WHERE container_name = 'box' AND
-        type LIKE 'exec%' ORDER BY cursor" 2>&1)
-tap_check "exec_started is recorded with the command" grep -qx 'exec_started sh -' <<< "$EV"
-tap_check "exec_died too, with the exit code" grep -qx 'exec_died sh 42' <<< "$EV"
+EV=$(timeout 10 "$QUILT_BIN" events --since 0 --until-now -f container=box --json |
+        jq -r 'select(.event_type | startswith("exec")) |
+               "\(.event_type) \(.attributes.command) \(.attributes.exit_code // "-") \(.attributes.timed_out // "-")"')
+tap_check "exec_started is reported with the command" grep -qx 'exec_started sh - -' <<< "$EV"
+tap_check "exec_died too, with the exit code" grep -qx 'exec_died sh 42 false' <<< "$EV"
+tap_check "... and whether a timeout killed it" grep -qx 'exec_died sh 137 true' <<< "$EV"
 tap_check "... and each exec_died follows its exec_started" \
         awk '/^exec_started/ {n++} /^exec_died/ {if (--n < 0) exit 1} END {exit n < 0}' <<< "$EV"
 

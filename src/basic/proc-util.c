@@ -75,6 +75,24 @@ int pidfd_get_fd(int pidfd, int targetfd) {
         return fd < 0 ? -errno : fd;
 }
 
+pid_t pid_get_ppid(pid_t pid) {
+        _cleanup_free_ char *status = NULL;
+        char path[64];
+        const char *p;
+        int v, r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        r = read_full_file(path, &status, NULL);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        p = strstr(status, "\nPPid:");
+        if (!p || sscanf(p + strlen("\nPPid:"), "%d", &v) != 1)
+                return -EBADMSG;
+        return (pid_t) v;
+}
+
 int pid_get_ns_pid(pid_t pid, pid_t *ret) {
         _cleanup_free_ char *status = NULL;
         char path[64];

@@ -19,5 +19,8 @@ int pidfd_get_pid(int pidfd, pid_t *ret);
 /* pidfd_getfd(2): a duplicate (close-on-exec) of fd number targetfd of the process. */
 int pidfd_get_fd(int pidfd, int targetfd);
 
+/* The parent of pid (PPid of /proc/<pid>/status), or a negative errno (-ESRCH if gone). */
+pid_t pid_get_ppid(pid_t pid);
+
 /* pid as the innermost pid namespace it is in sees it (the last NSpid of /proc/<pid>/status). */
 int pid_get_ns_pid(pid_t pid, pid_t *ret);

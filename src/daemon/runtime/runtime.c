@@ -934,6 +934,11 @@ static int runtime_adopt(Runtime *r, const ContainerRecord *record) {
         if (c->state == CONTAINER_RUNNING && record->pid > 0) {
                 c->init_pid = record->pid;
                 c->init_pidfd = pidfd_open_pid(record->pid);
+                /* The monitor is verified by its start time; init is its child. A pid that
+                 * belongs to someone else by now (init died while quiltd was away, and the
+                 * number was reused) must never be signalled or entered by exec. */
+                if (c->init_pidfd >= 0 && pid_get_ppid(record->pid) != c->monitor_pid)
+                        c->init_pidfd = safe_close(c->init_pidfd);
                 if (record->network == CONTAINER_NETWORK_QUILT)
                         network_adopt_container(r->manager->network, c->id, c->name);
         }
