@@ -7,69 +7,17 @@
 # and quilt logs reads them back, also after quiltd restarted.
 #
 # Environment: QUILT_BUILD_DIR (required), QUILT_SOURCE_DIR (default: this file's ../).
-set -u
+source "$(dirname "${BASH_SOURCE[0]}")/harness-lib.sh"
 
-SRC=${QUILT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-BUILD=${QUILT_BUILD_DIR:?QUILT_BUILD_DIR must name the meson build directory}
-SRC=$(readlink -f "$SRC")
-BUILD=$(readlink -f "$BUILD")
-HARNESS=$SRC/tests/systemd-harness.sh
-
-N=0 FAILED=0
-ok() { N=$((N + 1)); echo "ok $N - $*"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
-comment() { sed 's/^/# /'; }
-check() {
-        local name=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; [ -n "$out" ] && comment <<< "$out"; fi
-}
-is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   got '$2', expected '$3'"; fi; }
-skip_all() { echo "1..0 # SKIP $*"; exit 77; }
-bail() { echo "Bail out! $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -x /lib/systemd/systemd ] || skip_all "no /lib/systemd/systemd to boot"
-[ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] ||
-        skip_all "the systemd harness needs a cgroup v1/hybrid host (/sys/fs/cgroup is not a tmpfs)"
 command -v jq > /dev/null || skip_all "needs jq"
 [ -x "$BUILD/src/daemon/quiltd" ] || bail "$BUILD/src/daemon/quiltd not built"
 
-S=
-finish() {
-        local rc=$?
-        if [ "$FAILED" != 0 ] && [ -n "$S" ]; then
-                echo "# --- journal:"
-                "$HARNESS" exec "$S" -- journalctl -b --no-pager -o short-monotonic | tail -60 | comment
-        fi
-        [ -n "$S" ] && "$HARNESS" stop "$S"
-        exit $rc
-}
-trap finish EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-S=$("$HARNESS" boot -q --owner $$ --tmpfs /var/lib/quilt --bind-ro "$SRC:$SRC" --bind "$BUILD:$BUILD") ||
-        bail "the systemd harness did not boot"
-
-inside() { timeout 120 "$HARNESS" exec "$S" -- "$@"; }
-field() { inside sh -c "curl -s --unix-socket /run/quilt/http.sock http://localhost/containers/$1 | jq -r '$2'"; }
-wait_state() {
-        local i
-        for i in $(seq 100); do
-                [ "$(field "$1" .status)" = "$2" ] && return 0
-                sleep 0.2
-        done
-        echo "#   $1 is $(field "$1" .status), expected $2"
-        return 1
-}
+harness_boot 60
 # journal NAME: the entries of container NAME as one JSON object per line.
 journal() { inside journalctl --no-pager -o json "QUILT_CONTAINER_NAME=$1"; }
 entry() { jq -c --arg m "$2" 'select(.MESSAGE == $m)' <<< "$1"; }
 
-check "meson install" inside meson install -C "$BUILD" --no-rebuild --quiet
-check "sysusers, tmpfiles, daemon-reload" inside sh -c \
-        'systemd-sysusers && systemd-tmpfiles --create quilt.conf && systemctl daemon-reload'
-check "systemctl start quilt.socket" inside systemctl start quilt.socket
+harness_install_quilt
 INFO=$(inside quilt info --json)
 is "quiltd picked the systemd backend" "$(jq -r .features.backend <<< "$INFO")" systemd
 is "... and the journal log driver" "$(jq -r .features.log_driver <<< "$INFO")" journal
