@@ -387,9 +387,7 @@ int verb_shell(Cli *cli, int argc, char *argv[]) {
         };
         Quilt__ExecContainerRequest req = QUILT__EXEC_CONTAINER_REQUEST__INIT;
         _cleanup_arena_ Arena arena = {};
-        const char *value;
         bool by_name = false;
-        size_t key_len;
         void **env;
         int c, r;
 
@@ -404,31 +402,12 @@ int verb_shell(Cli *cli, int argc, char *argv[]) {
                 case 'h':
                         fputs(shell_usage, stdout);
                         return CLI_EXIT_SUCCESS;
-                case 'e': {
-                        char *key;
-
-                        if (parse_assignment(optarg, &key_len, &value) < 0)
-                                return cli_usage(cli, "invalid --env '%s' (expected KEY=VALUE with a non-empty KEY)",
-                                                 optarg);
-                        key = arena_strndup(&arena, optarg, key_len);
-                        if (!key)
-                                return cli_fail(cli, "out of memory");
-                        r = arena_map_put(&arena, &quilt__exec_container_request__environment_entry__descriptor, env,
-                                          &req.n_environment, key, value);
-                        if (r < 0)
-                                return cli_fail(cli, "out of memory");
-                        break;
-                }
+                case 'e':
                 case 'w':
-                        if (optarg[0] != '/')
-                                return cli_usage(cli, "invalid --workdir '%s': must be an absolute path", optarg);
-                        req.working_directory = optarg;
-                        break;
                 case 'u':
-                        if (parse_user_spec(optarg) < 0)
-                                return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
-                                                 optarg);
-                        req.user = optarg;
+                        r = cli_exec_process_option(cli, &arena, &req, c, optarg);
+                        if (r != CLI_EXIT_SUCCESS)
+                                return r;
                         break;
                 case 'n':
                         by_name = true;

@@ -8,6 +8,37 @@
 #include "cli.h"
 #include "config.h"
 
+int cli_exec_process_option(Cli *cli, Arena *arena, Quilt__ExecContainerRequest *req, int c, const char *arg) {
+        const char *value;
+        size_t key_len;
+        char *key;
+
+        switch (c) {
+        case 'e':
+                if (parse_assignment(arg, &key_len, &value) < 0)
+                        return cli_usage(cli, "invalid --env '%s' (expected KEY=VALUE with a non-empty KEY)", arg);
+                key = arena_strndup(arena, arg, key_len);
+                if (!key)
+                        return cli_fail(cli, "out of memory");
+                if (arena_map_put(arena, &quilt__exec_container_request__environment_entry__descriptor,
+                                  (void **) req->environment, &req->n_environment, key, value) < 0)
+                        return cli_fail(cli, "out of memory");
+                return CLI_EXIT_SUCCESS;
+        case 'w':
+                if (arg[0] != '/')
+                        return cli_usage(cli, "invalid --workdir '%s': must be an absolute path", arg);
+                req->working_directory = (char *) arg;
+                return CLI_EXIT_SUCCESS;
+        case 'u':
+                if (parse_user_spec(arg) < 0)
+                        return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])", arg);
+                req->user = (char *) arg;
+                return CLI_EXIT_SUCCESS;
+        default:
+                abort(); /* called for -e, -w and -u only */
+        }
+}
+
 static const char exec_usage[] =
         "Usage: quilt exec [OPTIONS] CONTAINER [--] COMMAND [ARG...]\n"
         "       quilt exec [OPTIONS] CONTAINER -c SHELL-LINE [-c MORE...]\n"
@@ -172,8 +203,7 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
         const char *container = NULL;
         bool interactive = false;
         char **fragments, *shell_cmd[3];
-        size_t n_fragments = 0, key_len;
-        const char *value;
+        size_t n_fragments = 0;
         void **env;
         bool by_name = false;
         int c, r, last = 1, cmd_start = -1;
@@ -215,31 +245,12 @@ int verb_exec(Cli *cli, int argc, char *argv[]) {
                 case 'c':
                         fragments[n_fragments++] = optarg;
                         break;
-                case 'e': {
-                        char *key;
-
-                        if (parse_assignment(optarg, &key_len, &value) < 0)
-                                return cli_usage(cli, "invalid --env '%s' (expected KEY=VALUE with a non-empty KEY)",
-                                                 optarg);
-                        key = arena_strndup(&arena, optarg, key_len);
-                        if (!key)
-                                return cli_fail(cli, "out of memory");
-                        r = arena_map_put(&arena, &quilt__exec_container_request__environment_entry__descriptor, env,
-                                          &req.n_environment, key, value);
-                        if (r < 0)
-                                return cli_fail(cli, "out of memory");
-                        break;
-                }
+                case 'e':
                 case 'w':
-                        if (optarg[0] != '/')
-                                return cli_usage(cli, "invalid --workdir '%s': must be an absolute path", optarg);
-                        req.working_directory = optarg;
-                        break;
                 case 'u':
-                        if (parse_user_spec(optarg) < 0)
-                                return cli_usage(cli, "invalid --user '%s' (expected UID[:GID] or USER[:GROUP])",
-                                                 optarg);
-                        req.user = optarg;
+                        r = cli_exec_process_option(cli, &arena, &req, c, optarg);
+                        if (r != CLI_EXIT_SUCCESS)
+                                return r;
                         break;
                 case 'i':
                         interactive = true;

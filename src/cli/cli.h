@@ -307,6 +307,10 @@ int verb_rm(Cli *cli, int argc, char *argv[]);
 int verb_status(Cli *cli, int argc, char *argv[]);
 int verb_inspect(Cli *cli, int argc, char *argv[]);
 int verb_logs(Cli *cli, int argc, char *argv[]);
+/* cli-exec.c: -e/--env, -w/--workdir or -u/--user (c) of exec and shell, checked and put into
+ * req; req->environment must have room for one entry per argument. Returns CLI_EXIT_SUCCESS,
+ * or the exit status after reporting a bad value. */
+int cli_exec_process_option(Cli *cli, Arena *arena, Quilt__ExecContainerRequest *req, int c, const char *arg);
 int verb_shell(Cli *cli, int argc, char *argv[]);
 int verb_cp(Cli *cli, int argc, char *argv[]);
 
