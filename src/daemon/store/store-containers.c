@@ -250,18 +250,12 @@ int store_container_list(Store *s, ContainerState state, ContainerRecord **ret, 
         return 0;
 }
 
-static int one_row(int r) {
-        if (r < 0)
-                return r;
-        return r == 0 ? -ENOENT : 0;
-}
-
 int store_container_delete(Store *s, const char *id) {
-        return one_row(store_exec_bind(s, "DELETE FROM containers WHERE id = ?1", "t", id));
+        return store_one_row(store_exec_bind(s, "DELETE FROM containers WHERE id = ?1", "t", id));
 }
 
 int store_container_set_pending(Store *s, const char *id) {
-        return one_row(store_exec_bind(s,
+        return store_one_row(store_exec_bind(s,
                                        "UPDATE containers SET state = 'pending', exit_code = NULL,\n"
                                        "        exit_signal = NULL, oom_killed = 0, error_message = NULL,\n"
                                        "        pid = NULL, monitor_pid = NULL, monitor_start_time = NULL,\n"
@@ -271,12 +265,12 @@ int store_container_set_pending(Store *s, const char *id) {
 }
 
 int store_container_set_monitor(Store *s, const char *id, pid_t monitor_pid, uint64_t monitor_start_time) {
-        return one_row(store_exec_bind(s, "UPDATE containers SET monitor_pid = ?2, monitor_start_time = ?3 WHERE id = ?1",
+        return store_one_row(store_exec_bind(s, "UPDATE containers SET monitor_pid = ?2, monitor_start_time = ?3 WHERE id = ?1",
                                        "tii", id, (int64_t) monitor_pid, (int64_t) monitor_start_time));
 }
 
 int store_container_set_running(Store *s, const char *id, pid_t pid, uint64_t started_usec) {
-        return one_row(store_exec_bind(s,
+        return store_one_row(store_exec_bind(s,
                                        "UPDATE containers SET state = 'running', pid = ?2, started_at = ?3\n"
                                        "WHERE id = ?1",
                                        "tii", id, (int64_t) pid, (int64_t) started_usec));
@@ -286,7 +280,7 @@ int store_container_set_exited(Store *s, const char *id, ContainerState state, i
                                bool oom_killed, const char *error_message, uint64_t exited_usec) {
         assert(state == CONTAINER_EXITED || state == CONTAINER_FAILED);
 
-        return one_row(store_exec_bind(s,
+        return store_one_row(store_exec_bind(s,
                                        "UPDATE containers SET state = ?2, exit_code = ?3, exit_signal = ?4,\n"
                                        "        oom_killed = ?5, error_message = ?6, exited_at = ?7, pid = NULL,\n"
                                        "        monitor_pid = NULL, monitor_start_time = NULL\n"

@@ -161,15 +161,10 @@ fail:
 }
 
 int store_image_delete(Store *s, const char *name) {
-        int r;
-
         assert(s);
         assert(name);
 
-        r = store_exec_bind(s, "DELETE FROM images WHERE name = ?1", "t", name);
-        if (r < 0)
-                return r;
-        return r == 0 ? -ENOENT : 0;
+        return store_one_row(store_exec_bind(s, "DELETE FROM images WHERE name = ?1", "t", name));
 }
 
 int store_image_users(Store *s, const char *name, char ***ret) {

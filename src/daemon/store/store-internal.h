@@ -55,6 +55,14 @@ int store_prepare_bind(Store *s, sqlite3_stmt **ret, const char *sql, const char
 int store_step(Store *s, sqlite3_stmt *stmt);
 int store_exec_bind(Store *s, const char *sql, const char *format, ...);
 
+/* For an UPDATE or DELETE of one row by its key: store_exec_bind()'s count of changed rows
+ * turned into 0, or -ENOENT when there was no such row. */
+static inline int store_one_row(int r) {
+        if (r < 0)
+                return r;
+        return r == 0 ? -ENOENT : 0;
+}
+
 /* Runs SQL without parameters, possibly several statements (migrations, BEGIN, ...). */
 int store_exec(Store *s, const char *sql);
 

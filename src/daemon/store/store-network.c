@@ -216,17 +216,11 @@ int store_network_list(Store *s, NetworkAllocation **ret, size_t *ret_n) {
         return 0;
 }
 
-static int one_row(int r) {
-        if (r < 0)
-                return r;
-        return r == 0 ? -ENOENT : 0;
-}
-
 int store_network_set_setup_completed(Store *s, const char *container_id, bool completed) {
-        return one_row(store_exec_bind(s, "UPDATE network_allocations SET setup_completed = ?2 WHERE container_id = ?1",
+        return store_one_row(store_exec_bind(s, "UPDATE network_allocations SET setup_completed = ?2 WHERE container_id = ?1",
                                        "tb", container_id, completed));
 }
 
 int store_network_release(Store *s, const char *container_id) {
-        return one_row(store_exec_bind(s, "DELETE FROM network_allocations WHERE container_id = ?1", "t", container_id));
+        return store_one_row(store_exec_bind(s, "DELETE FROM network_allocations WHERE container_id = ?1", "t", container_id));
 }

@@ -133,12 +133,7 @@ int store_volume_list(Store *s, char *const *label_filters, bool unused_only, Vo
 }
 
 int store_volume_delete(Store *s, const char *name) {
-        int r;
-
-        r = store_exec_bind(s, "DELETE FROM volumes WHERE name = ?1", "t", name);
-        if (r < 0)
-                return r;
-        return r == 0 ? -ENOENT : 0;
+        return store_one_row(store_exec_bind(s, "DELETE FROM volumes WHERE name = ?1", "t", name));
 }
 
 int store_volume_users(Store *s, const char *name, char ***ret) {
